@@ -5,13 +5,7 @@
  * decode methods turn one section, one bucket or the whole bank back into 0/1 masks.
  */
 import { countZeros, isBinary } from './bits';
-import {
-  decodeSection,
-  encodeSection,
-  type CoderName,
-  type EncodedSection,
-  type SectionEncodeOptions,
-} from './codecs/section';
+import { decodeSection, encodeSection, type CoderName, type EncodedSection } from './codecs/section';
 import { MaskFormatError } from './errors';
 import { readHeaderBytes, readPrefix, writeContainer, PREFIX_BYTES } from './format/container';
 import {
@@ -268,7 +262,7 @@ export interface BankInput {
 export interface EncodeBankOptions {
   /** Coders the encoder may choose from. Default: raw, golomb, arith. */
   readonly coders?: readonly CoderName[];
-  /** See {@link SectionEncodeOptions.sizeTolerance}. Default 0.01. */
+  /** How much larger a faster-decoding section may be than the smallest (see encodeSection). Default 0.01. */
   readonly sizeTolerance?: number;
   /** Whether sections may be coded against the previous bucket. Default true. */
   readonly prevRefs?: boolean;
@@ -326,7 +320,12 @@ export async function encodeBank(input: BankInput, options: EncodeBankOptions = 
       if (bucket > 0 && (options.prevRefs ?? true)) refs.set('prev', masks[bucket - 1]![l]!);
       if (parent !== undefined)
         refs.set('parent', parent.decodeLayer(parent.bucketForTimestep(edges[bucket]!), l));
-      sections.push(encodeSection(mask, countZeros(mask), refs, { coders: options.coders, sizeTolerance: options.sizeTolerance }));
+      sections.push(
+        encodeSection(mask, countZeros(mask), refs, {
+          coders: options.coders,
+          sizeTolerance: options.sizeTolerance,
+        }),
+      );
     });
   });
 

@@ -109,7 +109,8 @@ export function decodeGolomb(payload: Uint8Array, ones: number, m: number, out: 
     for (;;) {
       const w = pos >>> 5;
       const shift = pos & 31;
-      const window = shift === 0 ? words[w]! : ((words[w]! << shift) | (words[w + 1]! >>> (32 - shift))) >>> 0;
+      const window =
+        shift === 0 ? words[w]! : ((words[w]! << shift) | (words[w + 1]! >>> (32 - shift))) >>> 0;
       if (window !== 0) {
         const zeros = Math.clz32(window);
         q += zeros;
@@ -124,7 +125,8 @@ export function decodeGolomb(payload: Uint8Array, ones: number, m: number, out: 
     if (b > 0) {
       const w = pos >>> 5;
       const shift = pos & 31;
-      const window = shift === 0 ? words[w]! : ((words[w]! << shift) | (words[w + 1]! >>> (32 - shift))) >>> 0;
+      const window =
+        shift === 0 ? words[w]! : ((words[w]! << shift) | (words[w + 1]! >>> (32 - shift))) >>> 0;
       // The top b bits of the window: b - 1 of them give r, the b-th only when r ≥ cutoff.
       r = b > 1 ? window >>> (33 - b) : 0;
       if (r >= cutoff) {

@@ -1,0 +1,23 @@
+/**
+ * Errors the CLI turns into its one-line exit message. Usage mistakes exit 2; refusals of
+ * input data (typed errors from the packages, which carry a stable `code`) exit 1.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** The `code` of any typed error from our packages, or null. */
+export function errorCode(error: unknown): string | null {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = error.code;
+    if (typeof code === 'string' && /^[a-z_]+$/.test(code)) return code;
+  }
+  return null;
+}

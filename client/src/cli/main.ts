@@ -1,0 +1,56 @@
+/**
+ * The `maskunet` command line: dispatches subcommands and turns every failure into one line
+ * on stderr, `maskunet: error <code>: <message>`, with exit code 2 for usage and 1 for refused
+ * input or failed work. Stack traces are printed only with MASKUNET_DEBUG=1.
+ */
+import { bankDiff, bankInspect, bankPack, bankPatch, bankUnpack, type Print } from './bank-commands';
+import { CliError, errorCode } from './cli-error';
+
+const USAGE = `usage: maskunet <command> ...
+
+  bank pack --layout <layout.json|model.onnx> --masks <m.safetensors> [--masks ...]
+            [--bucket-edges 0,500,1000] [--model-id ID] [--meta k=v ...] [--coders raw,golomb,arith]
+            [--parent <bank>] --out <bank.mkb>
+  bank unpack <bank> --out <masks.safetensors> [--bucket K] [--parent <bank>]
+  bank inspect <bank> [--json]
+  bank diff <old> <new> --out <delta>
+  bank patch <old> <delta> --out <new>`;
+
+type Command = (args: string[], print: Print) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  'bank pack': bankPack,
+  'bank unpack': bankUnpack,
+  'bank inspect': bankInspect,
+  'bank diff': bankDiff,
+  'bank patch': bankPatch,
+};
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(
+  argv: string[],
+  print: Print = (line) => console.log(line),
+  printError: Print = (line) => console.error(line),
+): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === 'help') {
+    print(USAGE);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const key = [argv[0], argv[1]].join(' ');
+  const single = argv[0] ?? '';
+  const command = COMMANDS[key] ?? COMMANDS[single];
+  const rest = COMMANDS[key] !== undefined ? argv.slice(2) : argv.slice(1);
+  try {
+    if (command === undefined)
+      throw new CliError('usage', `unknown command "${argv.slice(0, 2).join(' ')}"\n${USAGE}`);
+    await command(rest, print);
+    return 0;
+  } catch (error) {
+    const code = errorCode(error) ?? 'internal';
+    const message =
+      error instanceof Error ? error.message.replace(new RegExp(`^${code}: `), '') : String(error);
+    printError(`maskunet: error ${code}: ${message}`);
+    if (process.env.MASKUNET_DEBUG === '1' && error instanceof Error) printError(error.stack ?? '');
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
