@@ -95,7 +95,10 @@ try {
   // Version 2 changes 1% of bucket 0's positions; the client fetches only a delta.
   const v2 = bucket0.map((m) => {
     const next = m.slice();
-    for (let k = 0; k < m.length * 0.01; k++) next[Math.floor(random() * m.length)] ^= 1;
+    for (let k = 0; k < m.length * 0.01; k++) {
+      const i = Math.floor(random() * m.length);
+      next[i] = next[i]! ^ 1;
+    }
     return next;
   });
   await writeFile(join(dir, 'v2.safetensors'), masksToSafetensors(layout, v2));

@@ -1,0 +1,9 @@
+/**
+ * Node-only surface of the gpu-runner: reading model files (with external data) from disk,
+ * the onnxruntime-node backend, and the emoji training data. Browsers import the package
+ * root, which stays free of `node:` imports and native bindings.
+ */
+export * from './onnx/model-file';
+export { createNodeSession } from './backends/node-backend';
+export { emojiCatalog, emojiDataVersion, emojiImageDir, loadEmojiTensor } from './data/emoji-catalog';
+export type { EmojiEntry, EmojiStyle, CatalogOptions } from './data/emoji-catalog';
