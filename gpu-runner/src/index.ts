@@ -143,3 +143,4 @@ export {
 } from './data/image';
 export type { RgbImage } from './data/image';
 export { decodePng, encodePng } from './data/png';
+export * from './samplers/index';
