@@ -144,3 +144,4 @@ export {
 export type { RgbImage } from './data/image';
 export { decodePng, encodePng } from './data/png';
 export * from './samplers/index';
+export * from './pipeline/index';

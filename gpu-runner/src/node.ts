@@ -7,3 +7,5 @@ export * from './onnx/model-file';
 export { createNodeSession } from './backends/node-backend';
 export { emojiCatalog, emojiDataVersion, emojiImageDir, loadEmojiTensor } from './data/emoji-catalog';
 export type { EmojiEntry, EmojiStyle, CatalogOptions } from './data/emoji-catalog';
+export { writeModelDir, loadModelDir } from './pipeline/model-dir';
+export type { ModelPackageInput } from './pipeline/model-dir';
