@@ -30,7 +30,7 @@ export interface AssembledModel {
 /** The masked-layer layout of a U-Net (its bank layout) and its hash. */
 export async function unetLayout(unet: Uint8Array): Promise<{ layout: ResolvedMaskLayout; hash: string }> {
   const layout = resolveMaskLayout(readModel(unet));
-  return { layout, hash: await layoutHash(layout as MaskLayout) };
+  return { layout, hash: await layoutHash(layout) };
 }
 
 /**

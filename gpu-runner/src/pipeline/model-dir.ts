@@ -46,7 +46,7 @@ export async function writeModelDir(
   await writeAtomic(join(dir, 'vocab.json'), formatVocabulary(vocabulary));
   await writeAtomic(
     join(dir, 'layout.json'),
-    formatLayoutJson({ layers: layout.layers.map((l) => ({ name: l.name, shape: l.shape })) } as MaskLayout),
+    formatLayoutJson({ layers: layout.layers.map((l) => ({ name: l.name, shape: l.shape })) }),
   );
   await writeAtomic(join(dir, 'model.json'), `${JSON.stringify(config, null, 2)}\n`);
   return config;
