@@ -4,7 +4,7 @@
  * layout hash), rewrite the U-Net for masks, and open both sessions through the caller's
  * session factory. The Node loader (`model-dir.ts`) and the browser page both come here.
  */
-import { layoutHash, type MaskLayout } from '@maskunet/mask-store';
+import { layoutHash } from '@maskunet/mask-store';
 import type { SessionFactory, SessionOptions } from '../backends/types';
 import { MaskCache } from '../masking/mask-cache';
 import { rewriteForMasks } from '../masking/rewrite';

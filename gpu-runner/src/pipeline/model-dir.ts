@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatLayoutJson, type MaskLayout } from '@maskunet/mask-store';
+import { formatLayoutJson } from '@maskunet/mask-store';
 import { createNodeSession } from '../backends/node-backend';
 import type { SessionOptions } from '../backends/types';
 import { writeModel } from '../onnx/model-io';
