@@ -15,6 +15,7 @@ export default tseslint.config(
       'models/**',
       '**/*.d.ts',
       'worker/.wrangler/**',
+      '.bench-tmp/**',
     ],
   },
   js.configs.recommended,
@@ -23,7 +24,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node, ...globals.browser },
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.ts'] },
+        projectService: { allowDefaultProject: ['*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

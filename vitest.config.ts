@@ -1,6 +1,9 @@
-// One Vitest run for the Node-side packages; the worker's workerd project joins this list
-// when the worker package gains its tests (it needs @cloudflare/vitest-pool-workers).
+// One Vitest run for the whole repository: the Node-side packages, the worker inside workerd
+// (@cloudflare/vitest-pool-workers: real D1, R2 and Durable Objects from worker/wrangler.toml,
+// with test-sized limits below), and the cross-package end-to-end tests under test/ (Node,
+// `wrangler dev` + the real runner client).
 import { defineConfig } from 'vitest/config';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 
 export default defineConfig({
   test: {
@@ -8,9 +11,51 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['mask-store/test/**/*.test.ts', 'gpu-runner/test/**/*.test.ts', 'client/test/**/*.test.ts'],
+          include: [
+            'mask-store/test/**/*.test.ts',
+            'gpu-runner/test/**/*.test.ts',
+            'client/test/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './worker/wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations('./worker/migrations'),
+                ADMIN_KEY: 'test-admin-key',
+                RUNNER_TOKEN: 'test-runner-token',
+                // Small enough that the limit tests stay small and the timer tests fast.
+                MAX_BANK_BYTES: '65536',
+                MAX_JSON_BYTES: '65536',
+                MAX_PROMPT_CHARS: '200',
+                QUEUE_LIMIT: '3',
+                JOB_TIMEOUT_MS: '4000',
+                RUNNER_HEARTBEAT_TIMEOUT_MS: '1500',
+                MAX_DELTA_WEIGHTS: '100000',
+                LOG_LEVEL: 'error',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['worker/test/**/*.test.ts'],
+          setupFiles: ['./worker/test/apply-migrations.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -145,3 +145,5 @@ export type { RgbImage } from './data/image';
 export { decodePng, encodePng } from './data/png';
 export * from './samplers/index';
 export * from './pipeline/index';
+export * from './autodiff/index';
+export * from './train/index';

@@ -9,3 +9,6 @@ export { emojiCatalog, emojiDataVersion, emojiImageDir, loadEmojiTensor } from '
 export type { EmojiEntry, EmojiStyle, CatalogOptions } from './data/emoji-catalog';
 export { writeModelDir, loadModelDir } from './pipeline/model-dir';
 export type { ModelPackageInput } from './pipeline/model-dir';
+export { trainBase, exportBaseRun, exportBaseModel, DEFAULT_BASE_TRAINING } from './train/base-trainer';
+export type { BaseTrainOptions } from './train/base-trainer';
+export { writeEmoji32RandomModel } from './models/emoji32-random';

@@ -58,7 +58,7 @@ export function readSafetensors(bytes: Uint8Array, limits?: Partial<MaskLimits>)
   let header: unknown;
   try {
     header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(8, 8 + headerLength)),
     );
   } catch (error) {
     bad(`header is not UTF-8 JSON: ${(error as Error).message}`);

@@ -14,7 +14,9 @@ export async function loadLayout(path: string): Promise<MaskLayout> {
     throw new CliError('file_unreadable', `cannot read ${path}: ${(error as Error).message}`, 1);
   }
   if (path.endsWith('.onnx')) {
-    throw new CliError('unsupported', 'layouts from .onnx models need the gpu-runner resolver', 1);
+    const { resolveMaskLayout, readModel } = await import('@maskunet/gpu-runner');
+    const layout = resolveMaskLayout(readModel(new Uint8Array(bytes)));
+    return { layers: layout.layers.map((l) => ({ name: l.name, shape: l.shape })) };
   }
   return parseLayoutJson(bytes.toString('utf8'));
 }

@@ -5,6 +5,8 @@
  */
 import { bankDiff, bankInspect, bankPack, bankPatch, bankUnpack, type Print } from './bank-commands';
 import { CliError, errorCode } from './cli-error';
+import { generateCommand, layoutCommand, modelInitCommand, unetRunCommand } from './model-commands';
+import { trainBaseCommand, trainExportCommand } from './train-commands';
 
 const USAGE = `usage: maskunet <command> ...
 
@@ -13,8 +15,16 @@ const USAGE = `usage: maskunet <command> ...
             [--parent <bank>] --out <bank.mkb>
   bank unpack <bank> --out <masks.safetensors> [--bucket K] [--parent <bank>]
   bank inspect <bank> [--json]
+  layout <model.onnx> [--json]
+  unet run --model <unet.onnx> --inputs <in.safetensors> --out <out.safetensors>
+           [--bank <bank> | --per-sample-banks <a>,<b>,...] [--backend cpu|webgpu|wasm]
+  generate --model <model dir> [--bank <bank>] --prompt "..." [--seed N] [--steps N]
+           [--sampler ddim|dpmpp2m|ddpm] [--guidance G] [--backend cpu|webgpu] [--upscale K] --out image.png
+  model init --out <dir> [--seed N]
   bank diff <old> <new> --out <delta>
-  bank patch <old> <delta> --out <new>`;
+  bank patch <old> <delta> --out <new>
+  train base --run <dir> [--steps N] [--batch N] [--lr X] [--threads N] [--max-steps-this-run N]
+  train export --run <dir> --out <model dir>`;
 
 type Command = (args: string[], print: Print) => Promise<void>;
 
@@ -24,6 +34,12 @@ const COMMANDS: Record<string, Command> = {
   'bank inspect': bankInspect,
   'bank diff': bankDiff,
   'bank patch': bankPatch,
+  layout: layoutCommand,
+  'unet run': unetRunCommand,
+  generate: generateCommand,
+  'model init': modelInitCommand,
+  'train base': trainBaseCommand,
+  'train export': trainExportCommand,
 };
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */

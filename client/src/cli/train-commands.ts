@@ -1,0 +1,54 @@
+/**
+ * `maskunet train base` and `maskunet train export`: the base model's training run (resumable,
+ * with progress lines, checkpoints, previews and a JSON record) and the export of its EMA
+ * weights as the shipped model package.
+ */
+import { DEFAULT_BASE_TRAINING, exportBaseRun, trainBase } from '@maskunet/gpu-runner/node';
+import { integer, number, parse, required } from './args';
+import type { Print } from './bank-commands';
+
+export async function trainBaseCommand(args: string[], print: Print): Promise<void> {
+  const { values } = parse(
+    args,
+    {
+      run: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      warmup: { type: 'string' },
+      seed: { type: 'string' },
+      threads: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      'preview-every': { type: 'string' },
+      'max-steps-this-run': { type: 'string' },
+    },
+    0,
+  );
+  const d = DEFAULT_BASE_TRAINING;
+  const maxThisRun = values['max-steps-this-run'];
+  const record = await trainBase(
+    {
+      runDir: required(values.run, 'run'),
+      steps: integer(values.steps, 'steps', d.steps),
+      batch: integer(values.batch, 'batch', d.batch),
+      peakLr: number(values.lr, 'lr', d.peakLr),
+      warmupSteps: integer(values.warmup, 'warmup', d.warmupSteps),
+      seed: integer(values.seed, 'seed', d.seed),
+      emaDecay: d.emaDecay,
+      cfgDropout: d.cfgDropout,
+      maxGradNorm: d.maxGradNorm,
+      checkpointEvery: integer(values['checkpoint-every'], 'checkpoint-every', d.checkpointEvery),
+      previewEvery: integer(values['preview-every'], 'preview-every', d.previewEvery),
+      threads: integer(values.threads, 'threads', d.threads),
+      ...(maxThisRun === undefined ? {} : { maxStepsThisRun: integer(maxThisRun, 'max-steps-this-run') }),
+      log: (line) => print(`[train] ${line}`),
+    },
+    `maskunet train base ${args.join(' ')}`,
+  );
+  print(`done: step ${record.step}, ${(record.wallSeconds / 3600).toFixed(2)} h of steps`);
+}
+
+export async function trainExportCommand(args: string[], print: Print): Promise<void> {
+  const { values } = parse(args, { run: { type: 'string' }, out: { type: 'string' } }, 0);
+  await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print);
+}
