@@ -6,6 +6,7 @@
 import { bankDiff, bankInspect, bankPack, bankPatch, bankUnpack, type Print } from './bank-commands';
 import { CliError, errorCode } from './cli-error';
 import { generateCommand, layoutCommand, modelInitCommand, unetRunCommand } from './model-commands';
+import { runnerCommand } from './runner-command';
 import { trainBaseCommand, trainExportCommand } from './train-commands';
 
 const USAGE = `usage: maskunet <command> ...
@@ -21,6 +22,7 @@ const USAGE = `usage: maskunet <command> ...
   generate --model <model dir> [--bank <bank>] --prompt "..." [--seed N] [--steps N]
            [--sampler ddim|dpmpp2m|ddpm] [--guidance G] [--backend cpu|webgpu] [--upscale K] --out image.png
   model init --out <dir> [--seed N]
+  runner --worker <url> --token <RUNNER_TOKEN> --model <model dir> [--backend cpu|webgpu] [--threads N]
   bank diff <old> <new> --out <delta>
   bank patch <old> <delta> --out <new>
   train base --run <dir> [--steps N] [--batch N] [--lr X] [--threads N] [--max-steps-this-run N]
@@ -38,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   'unet run': unetRunCommand,
   generate: generateCommand,
   'model init': modelInitCommand,
+  runner: runnerCommand,
   'train base': trainBaseCommand,
   'train export': trainExportCommand,
 };

@@ -19,3 +19,5 @@ export { BankCache, BankFetchError, httpBankFetcher, DEFAULT_BANK_CACHE_BYTES } 
 export type { BankCacheOptions, BankFetcher } from './bank-cache';
 export { createPatternHandler } from './pattern-handler';
 export type { PatternHandlerOptions } from './pattern-handler';
+export { createOnnxHandler } from './onnx-handler';
+export type { OnnxHandlerOptions } from './onnx-handler';

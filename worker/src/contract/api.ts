@@ -89,6 +89,12 @@ export interface ModelConfig {
   readonly sampleSize: number;
   /** Scheduler training timesteps. Default 1000. */
   readonly timesteps: number;
+  /** Generation defaults for requests that leave them out (the model package's own). */
+  readonly defaults?: {
+    readonly steps?: number;
+    readonly guidance?: number;
+    readonly sampler?: SamplerName;
+  };
 }
 
 export interface LayoutLayerJson {

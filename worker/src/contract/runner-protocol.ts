@@ -30,7 +30,7 @@ export const RUNNER_CLOSE_CODES = {
   wrongModel: 4004,
 } as const;
 
-export type SamplerName = 'ddim' | 'dpmpp_2m' | 'ddpm';
+export type SamplerName = 'ddim' | 'dpmpp2m' | 'ddpm';
 
 // ---- runner → dispatcher ----
 

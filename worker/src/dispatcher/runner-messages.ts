@@ -8,6 +8,8 @@ import type { RunnerToDispatcher } from '../contract/runner-protocol';
 const RUNNER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BANK_ID = /^[0-9a-f]{64}$/;
 const CODE = /^[a-z0-9_]{1,64}$/;
+/** Backend names such as `node-cpu`, `web-webgpu`. */
+const BACKEND = /^[a-z0-9_-]{1,64}$/;
 const MAX_BANKS = 4096;
 
 type Parsed = { ok: true; message: RunnerToDispatcher } | { ok: false; reason: string };
@@ -54,7 +56,7 @@ export function parseRunnerMessage(text: string, maxChars: number): Parsed {
     case 'hello':
       if (typeof value.runnerId !== 'string' || !RUNNER_ID.test(value.runnerId)) return bad('runnerId');
       if (typeof value.model !== 'string' || value.model.length > 64) return bad('model');
-      if (typeof value.backend !== 'string' || !CODE.test(value.backend)) return bad('backend');
+      if (typeof value.backend !== 'string' || !BACKEND.test(value.backend)) return bad('backend');
       if (!isCount(value.capacity, 1, 64)) return bad('capacity');
       if (!isBankList(value.banks)) return bad('banks');
       if (typeof value.protocol !== 'number') return bad('protocol');
@@ -81,7 +83,7 @@ export function parseRunnerMessage(text: string, maxChars: number): Parsed {
           ? bad('pngBase64')
           : !isTimings(value.timings)
             ? bad('timings')
-            : typeof value.backend !== 'string' || !CODE.test(value.backend)
+            : typeof value.backend !== 'string' || !BACKEND.test(value.backend)
               ? bad('backend')
               : { ok: true, message: value as unknown as RunnerToDispatcher })
       );

@@ -6,7 +6,7 @@
  * another tenant's job is 404.
  */
 import { Hono } from 'hono';
-import type { GenerateAccepted, Job, JobStatus } from '../contract/api';
+import type { GenerateAccepted, Job, JobStatus, ModelConfig } from '../contract/api';
 import type { ResultTimings, SamplerName } from '../contract/runner-protocol';
 import { requireTenant } from '../auth';
 import { limitsFromEnv } from '../config';
@@ -28,7 +28,7 @@ import {
   requiredString,
 } from '../request-body';
 
-const SAMPLERS: readonly SamplerName[] = ['ddim', 'dpmpp_2m', 'ddpm'];
+const SAMPLERS: readonly SamplerName[] = ['ddim', 'dpmpp2m', 'ddpm'];
 const DEFAULT_STEPS = 25;
 const DEFAULT_GUIDANCE = 7.5;
 const MAX_GUIDANCE = 30;
@@ -92,14 +92,17 @@ export const generateRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const modelId = requiredString(body, 'model', { pattern: NAME_PATTERN });
   const prompt = requiredString(body, 'prompt', { maxLength: limits.maxPromptChars });
   const seed = optionalInteger(body, 'seed', 0, 0xffffffff) ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+  const model = await requireModel(c.env.DB, modelId);
+  // Leave-outs take the model package's own defaults, then the worker's.
+  const defaults = (JSON.parse(model.config_json) as ModelConfig).defaults ?? {};
   const steps =
-    optionalInteger(body, 'steps', 1, limits.maxSteps) ?? Math.min(DEFAULT_STEPS, limits.maxSteps);
-  const guidance = optionalNumber(body, 'guidance', 0, MAX_GUIDANCE) ?? DEFAULT_GUIDANCE;
-  const sampler = optionalEnum(body, 'sampler', SAMPLERS) ?? 'ddim';
+    optionalInteger(body, 'steps', 1, limits.maxSteps) ??
+    Math.min(defaults.steps ?? DEFAULT_STEPS, limits.maxSteps);
+  const guidance = optionalNumber(body, 'guidance', 0, MAX_GUIDANCE) ?? defaults.guidance ?? DEFAULT_GUIDANCE;
+  const sampler = optionalEnum(body, 'sampler', SAMPLERS) ?? defaults.sampler ?? 'ddim';
   const variantId =
     body.variant === undefined || body.variant === null ? null : requiredString(body, 'variant');
 
-  const model = await requireModel(c.env.DB, modelId);
   let bankId: string | null = null;
   if (variantId !== null) {
     const variant = await readableVariant(c.env.DB, tenant, variantId);

@@ -11,7 +11,15 @@ import type { AppEnv } from '../context';
 import { modelJson, requireModel, type ModelRow } from '../data';
 import { dispatcherFor } from '../dispatcher/stub';
 import { ApiError } from '../errors';
-import { invalid, NAME_PATTERN, optionalInteger, readJsonObject, requiredString } from '../request-body';
+import {
+  invalid,
+  NAME_PATTERN,
+  optionalEnum,
+  optionalInteger,
+  optionalNumber,
+  readJsonObject,
+  requiredString,
+} from '../request-body';
 
 const MAX_BUCKETS = 64;
 
@@ -45,7 +53,25 @@ function parseConfig(value: unknown): ModelConfig {
       `config.bucketEdges must be 2–${MAX_BUCKETS + 1} increasing integers from 0 to ${timesteps}`,
     );
   }
-  return { sampleSize, timesteps, bucketEdges: edges as number[] };
+  const defaults = config.defaults;
+  if (defaults === undefined) return { sampleSize, timesteps, bucketEdges: edges as number[] };
+  if (typeof defaults !== 'object' || defaults === null || Array.isArray(defaults)) {
+    throw invalid('config.defaults must be an object');
+  }
+  const d = defaults as Record<string, unknown>;
+  const steps = optionalInteger(d, 'steps', 1, 1000);
+  const guidance = optionalNumber(d, 'guidance', 0, 30);
+  const sampler = optionalEnum(d, 'sampler', ['ddim', 'dpmpp2m', 'ddpm'] as const);
+  return {
+    sampleSize,
+    timesteps,
+    bucketEdges: edges as number[],
+    defaults: {
+      ...(steps === undefined ? {} : { steps }),
+      ...(guidance === undefined ? {} : { guidance }),
+      ...(sampler === undefined ? {} : { sampler }),
+    },
+  };
 }
 
 async function runnersOf(env: Env, modelId: string): Promise<RunnerSummary> {
