@@ -29,10 +29,18 @@ export interface OpenBankOptions {
   readonly limits?: Partial<MaskLimits>;
   /** Verify every section's CRC on open (default true); otherwise each is checked when read. */
   readonly verify?: boolean;
+  /**
+   * Bytes of decoded sections a bank keeps (least recently used out), so sections coded against
+   * the previous bucket decode their chain once rather than once per bucket. Default 256 MiB.
+   */
+  readonly decodeCacheBytes?: number;
 }
 
 export class MaskBank {
   private readonly verified: Uint8Array;
+  private readonly decoded = new Map<number, Uint8Array>();
+  private decodedBytes = 0;
+  private decodeCacheBytes = 256 * 1024 * 1024;
 
   private constructor(
     /** The bank's canonical bytes. */
@@ -74,6 +82,12 @@ export class MaskBank {
       throw new MaskFormatError('layout_mismatch', 'layoutHash does not match the layer table');
     }
     const bank = new MaskBank(bytes, await sha256Hex(bytes), header, payloadOffset);
+    if (options.decodeCacheBytes !== undefined) {
+      if (!Number.isSafeInteger(options.decodeCacheBytes) || options.decodeCacheBytes < 0) {
+        throw new RangeError('decodeCacheBytes must be a non-negative integer');
+      }
+      bank.decodeCacheBytes = options.decodeCacheBytes;
+    }
     if (options.verify ?? true) {
       for (let index = 0; index < header.sections.length; index++) bank.checkedPayload(index);
     }
@@ -124,11 +138,7 @@ export class MaskBank {
    * @throws MaskFormatError `checksum_mismatch`, `corrupt_section`, `parent_required`, `parent_mismatch`.
    */
   decodeLayer(bucket: number, layer: number, parent?: MaskBank): Uint8Array {
-    let start = bucket;
-    while (this.section(start, layer).ref === 'prev') start--;
-    let mask: Uint8Array | null = null;
-    for (let b = start; b <= bucket; b++) mask = this.decodeOne(b, layer, mask, parent);
-    return mask!;
+    return this.cachedLayer(bucket, layer, parent).slice();
   }
 
   /** Decodes every layer of one bucket. */
@@ -148,6 +158,45 @@ export class MaskBank {
       );
     }
     return masks;
+  }
+
+  /**
+   * The decoded mask of (bucket, layer), from the decode cache or by decoding the chain of
+   * previous-bucket references back to the nearest cached or self-contained section. The
+   * result is shared with the cache: callers that may write to it copy it.
+   */
+  private cachedLayer(bucket: number, layer: number, parent?: MaskBank): Uint8Array {
+    const index = this.sectionIndex(bucket, layer);
+    const hit = this.decoded.get(index);
+    if (hit !== undefined) {
+      this.decoded.delete(index);
+      this.decoded.set(index, hit);
+      return hit;
+    }
+    let start = bucket;
+    while (
+      this.section(start, layer).ref === 'prev' &&
+      !this.decoded.has((start - 1) * this.layerCount + layer)
+    )
+      start--;
+    let mask: Uint8Array | null =
+      this.section(start, layer).ref === 'prev' ? this.cachedLayer(start - 1, layer, parent) : null;
+    for (let b = start; b <= bucket; b++) {
+      mask = this.decodeOne(b, layer, mask, parent);
+      this.remember(b * this.layerCount + layer, mask);
+    }
+    return mask!;
+  }
+
+  private remember(index: number, mask: Uint8Array): void {
+    if (mask.length > this.decodeCacheBytes) return;
+    this.decoded.set(index, mask);
+    this.decodedBytes += mask.length;
+    for (const [oldest, entry] of this.decoded) {
+      if (this.decodedBytes <= this.decodeCacheBytes) break;
+      this.decoded.delete(oldest);
+      this.decodedBytes -= entry.length;
+    }
   }
 
   /** Zero fraction of one bucket, or of the whole bank, from the section records. */
@@ -212,7 +261,7 @@ export class MaskBank {
           `bank is coded against ${this.header.parent ?? ''}, not ${parent.id}`,
         );
       }
-      ref = parent.decodeLayer(parentBucket(parent, this.header.bucketEdges, bucket), layer);
+      ref = parent.cachedLayer(parentBucket(parent, this.header.bucketEdges, bucket), layer);
     }
     return decodeSection(record, this.checkedPayload(index), layerSize(this.layout.layers[layer]!), ref);
   }

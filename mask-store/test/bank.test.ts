@@ -55,6 +55,20 @@ describe('bank round trips', () => {
     expect(noRefs.decodeAll()).toEqual(masks);
   });
 
+  it('decodes previous-bucket chains in any order, with or without the decode cache', async () => {
+    const random = rng(12);
+    const masks = [randomMasks(SMALL_LAYOUT, 1, 0.066, random)[0]!];
+    for (let b = 1; b < 5; b++) masks.push(masks[b - 1]!.map((m) => perturb(m, 0.02, random)));
+    const encoded = await encodeBank({ layout: SMALL_LAYOUT, masks }, { sizeTolerance: 0 });
+    for (const decodeCacheBytes of [0, 1 << 20]) {
+      const bank = await MaskBank.open(encoded.bytes, { decodeCacheBytes });
+      for (let b = 4; b >= 0; b--) expect(bank.decodeBucket(b)).toEqual(masks[b]);
+      // Returned masks are copies: writing to one does not change the next decode.
+      bank.decodeLayer(3, 0).fill(0);
+      expect(bank.decodeLayer(3, 0)).toEqual(masks[3]![0]);
+    }
+  });
+
   it('maps timesteps to buckets by half-open edges', async () => {
     const edges = [0, 250, 600, 1000];
     expect([0, 249, 250, 599.9, 600, 999, 1000, -5, 5000].map((t) => bucketForTimestep(edges, t))).toEqual([

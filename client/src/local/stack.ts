@@ -69,12 +69,10 @@ async function demoBanks(
     const files = (await readdir(bankDir)).filter((f) => f.endsWith('.mkb')).sort();
     if (files.length > 0)
       return Promise.all(
-        files
-          .slice(0, 2)
-          .map(async (f) => ({
-            name: f.replace(/\.mkb$/, ''),
-            bytes: new Uint8Array(await readFile(join(bankDir, f))),
-          })),
+        files.slice(0, 2).map(async (f) => ({
+          name: f.replace(/\.mkb$/, ''),
+          bytes: new Uint8Array(await readFile(join(bankDir, f))),
+        })),
       );
   }
   return Promise.all(

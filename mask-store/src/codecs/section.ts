@@ -45,8 +45,9 @@ export interface SectionEncodeOptions {
   readonly coders?: readonly CoderName[];
   /**
    * How much larger than the smallest candidate a faster-decoding one may be and still be
-   * chosen (default 0.01: Golomb decodes about 6× faster than arithmetic coding and is within
-   * 1% of it on i.i.d. masks below 30% zeros). 0 picks the strictly smallest.
+   * chosen (default 0.01: Golomb decodes 3–16× faster than arithmetic coding, measured in
+   * docs/results/mask-store-codecs.md, and is within 1% of it on i.i.d. masks below 30% zeros).
+   * 0 picks the strictly smallest.
    */
   readonly sizeTolerance?: number;
 }
@@ -82,7 +83,12 @@ export function encodeSection(
     smallest = Math.min(smallest, bytes);
   };
 
-  const tryRef = (ref: RefKind, refMask: Uint8Array | null): void => {
+  const refList: [RefKind, Uint8Array | null][] = [['none', null]];
+  for (const ref of ['prev', 'parent'] as const) {
+    const refMask = refs.get(ref);
+    if (refMask !== undefined) refList.push([ref, refMask]);
+  }
+  for (const [ref, refMask] of refList) {
     if (coders.has('raw') && ref === 'none') {
       offer({ coder: 'raw', ref, zeros, params: [] }, packedLength(length), () => packBits(mask));
     }
@@ -95,25 +101,23 @@ export function encodeSection(
         encodeGolomb(gaps, m),
       );
     }
-    if (coders.has('arith')) {
+  }
+  if (coders.has('arith')) {
+    // Arithmetic coding is chosen only when it beats every faster candidate by more than the
+    // tolerance, so it is run only when its entropy estimate could do that. The estimate is
+    // the empirical entropy + 5 flush bytes and the real size is never below entropy, so the
+    // 8-byte slack makes skipping safe: the choice is the same as if every candidate ran.
+    const fastest = smallest;
+    for (const [ref, refMask] of refList) {
       const counts = arithCounts(mask, refMask, zeros);
-      // Materialise only when the entropy estimate could matter: the real size is within a
-      // few bytes of it, so a clearly larger estimate can neither win nor fall in tolerance.
-      if (arithEstimateBytes(counts) <= smallest * 1.01 + 64) {
-        const payload = encodeArith(mask, refMask, counts);
-        offer(
-          { coder: 'arith', ref, zeros, params: refMask === null ? [] : [counts.count0, counts.zeros0] },
-          payload.length,
-          () => payload,
-        );
-      }
+      if ((arithEstimateBytes(counts) - 8) * (1 + tolerance) > fastest) continue;
+      const payload = encodeArith(mask, refMask, counts);
+      offer(
+        { coder: 'arith', ref, zeros, params: refMask === null ? [] : [counts.count0, counts.zeros0] },
+        payload.length,
+        () => payload,
+      );
     }
-  };
-
-  tryRef('none', null);
-  for (const ref of ['prev', 'parent'] as const) {
-    const refMask = refs.get(ref);
-    if (refMask !== undefined) tryRef(ref, refMask);
   }
   if (candidates.length === 0) throw new RangeError('options.coders must allow at least one coder');
   const limit = smallest * (1 + tolerance);
