@@ -1,17 +1,16 @@
 /**
- * Thin helpers over `onnx-proto`'s generated classes: the one place that reaches the runtime
- * namespace (the package is CommonJS without static named exports, so Node's ESM loader only
- * sees its default export), data-type codes, attribute readers that accept both numbers and
+ * Thin helpers over `onnx-proto`'s generated classes for the gradient builder (the runtime
+ * namespace itself comes from `onnx/proto.ts`, the package's one file that imports it): data-type codes, attribute readers that accept both numbers and
  * the `Long` objects protobufjs decodes int64 fields into, and tensor encode/decode for the
  * small constants gradient graphs carry (axes, pads, scalars).
  */
-import onnxProto from 'onnx-proto';
 import type { onnx } from 'onnx-proto';
+import { onnx as runtimeOnnx } from '../onnx/proto';
 
 export type { onnx };
 
-/** The runtime `onnx` namespace (ModelProto.encode/decode and friends). */
-export const OnnxRuntimeProto: typeof onnx = onnxProto.onnx;
+/** The runtime `onnx` namespace (ModelProto.encode/decode and friends), from the package's one binding file. */
+export const OnnxRuntimeProto: typeof onnx = runtimeOnnx;
 
 /** `TensorProto.DataType` codes used here. */
 export const DataType = {
