@@ -43,7 +43,10 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const text = buildTextEncoder(emoji32TextEncoder(4096), { parameters: 'inputs' });
 const unet = buildUNet(EMOJI32_UNET, { parameters: 'inputs' });
-const forward = appendMseLoss(composeTextToImage(text.model, unet.model), { output: 'out_sample', target: 'target' });
+const forward = appendMseLoss(composeTextToImage(text.model, unet.model), {
+  output: 'out_sample',
+  target: 'target',
+});
 const all = [...text.parameters, ...unet.parameters];
 const buildStart = performance.now();
 const training = buildGradientGraph(forward, { loss: 'loss', wrt: all.map((p) => p.graphName) });
@@ -51,8 +54,16 @@ const buildMs = performance.now() - buildStart;
 const params = new Map<string, Float32Array>();
 const weights = randomWeights(all, 1);
 for (const p of all) params.set(p.graphName, toGraphLayout(p, weights.get(p.name)!.data));
-const forwardSession = await createNodeSession(writeModel(forward as Parameters<typeof writeModel>[0]), 'cpu', { threads });
-const trainSession = await createNodeSession(writeModel(training as Parameters<typeof writeModel>[0]), 'cpu', { threads });
+const forwardSession = await createNodeSession(
+  writeModel(forward as Parameters<typeof writeModel>[0]),
+  'cpu',
+  { threads },
+);
+const trainSession = await createNodeSession(
+  writeModel(training as Parameters<typeof writeModel>[0]),
+  'cpu',
+  { threads },
+);
 const optimizer = new AdamW(params, { lr: 1e-4 });
 const ema = new EmaModel(params, { decay: 0.999 });
 
@@ -62,12 +73,23 @@ for (const batch of batches) {
   const random = new SeededRandom(batch, 'train-step');
   const normal = (n: number) => Float32Array.from({ length: n }, () => random.normal());
   const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: batch * 16 }, (_, i) => BigInt(i % 16 < 6 ? 4 + ((i * 7) % 4000) : 0)), dims: [batch, 16] },
+    input_ids: {
+      type: 'int64',
+      data: BigInt64Array.from({ length: batch * 16 }, (_, i) =>
+        BigInt(i % 16 < 6 ? 4 + ((i * 7) % 4000) : 0),
+      ),
+      dims: [batch, 16],
+    },
     sample: { type: 'float32', data: normal(batch * 3072), dims: [batch, 3, 32, 32] },
-    timestep: { type: 'float32', data: Float32Array.from({ length: batch }, (_, i) => (i * 37) % 1000), dims: [batch] },
+    timestep: {
+      type: 'float32',
+      data: Float32Array.from({ length: batch }, (_, i) => (i * 37) % 1000),
+      dims: [batch],
+    },
     target: { type: 'float32', data: normal(batch * 3072), dims: [batch, 3, 32, 32] },
   };
-  for (const p of all) feeds[p.graphName] = { type: 'float32', data: params.get(p.graphName)!, dims: p.graphShape };
+  for (const p of all)
+    feeds[p.graphName] = { type: 'float32', data: params.get(p.graphName)!, dims: p.graphShape };
   const fwd: number[] = [];
   const step: number[] = [];
   const opt: number[] = [];
@@ -79,7 +101,9 @@ for (const batch of batches) {
     const out = await trainSession.run(feeds);
     const s = performance.now() - start;
     start = performance.now();
-    const grads = new Map(all.map((p) => [p.graphName, out[gradientName(p.graphName)]!.data as Float32Array]));
+    const grads = new Map(
+      all.map((p) => [p.graphName, out[gradientName(p.graphName)]!.data as Float32Array]),
+    );
     clipGradNorm(grads, 1);
     optimizer.step(grads);
     ema.step(params);
@@ -94,7 +118,16 @@ for (const batch of batches) {
   const s = median(step);
   const o = median(opt);
   const total = s + o;
-  results.push({ batch, forwardMs: f, trainingGraphMs: s, backwardMs: s - f, optimizerMs: o, stepMs: total, shares: { forward: f / total, backward: (s - f) / total, optimizer: o / total }, runs: { fwd, step, opt } });
+  results.push({
+    batch,
+    forwardMs: f,
+    trainingGraphMs: s,
+    backwardMs: s - f,
+    optimizerMs: o,
+    stepMs: total,
+    shares: { forward: f / total, backward: (s - f) / total, optimizer: o / total },
+    runs: { fwd, step, opt },
+  });
 }
 await forwardSession.release();
 await trainSession.release();
@@ -103,18 +136,47 @@ const lines = [
   '| batch | forward ms | fwd+bwd ms | backward ms | optimiser ms | step ms | forward | backward | optimiser | bwd÷fwd |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...results.map((r) => {
-    const x = r as { batch: number; forwardMs: number; trainingGraphMs: number; backwardMs: number; optimizerMs: number; stepMs: number; shares: Record<string, number> };
+    const x = r as {
+      batch: number;
+      forwardMs: number;
+      trainingGraphMs: number;
+      backwardMs: number;
+      optimizerMs: number;
+      stepMs: number;
+      shares: Record<string, number>;
+    };
     const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
     return `| ${x.batch} | ${x.forwardMs.toFixed(0)} | ${x.trainingGraphMs.toFixed(0)} | ${x.backwardMs.toFixed(0)} | ${x.optimizerMs.toFixed(0)} | ${x.stepMs.toFixed(0)} | ${pct(x.shares.forward!)} | ${pct(x.shares.backward!)} | ${pct(x.shares.optimizer!)} | ${(x.backwardMs / x.forwardMs).toFixed(2)}× |`;
   }),
 ];
 console.log(lines.join('\n'));
 const commit = execSync('git rev-parse HEAD').toString().trim();
-const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, load: os.loadavg(), node: process.version };
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  load: os.loadavg(),
+  node: process.version,
+};
 const parameterCount = all.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 const outDir = path.join(import.meta.dirname, '..', 'docs', 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(path.join(outDir, 'train-step.json'), JSON.stringify({ command: `npx tsx bench/train-step.ts ${args.join(' ')}`.trim(), commit, machine, date: new Date().toISOString(), threads, parameterCount, gradientGraphBuildMs: buildMs, results }, null, 2) + '\n');
+writeFileSync(
+  path.join(outDir, 'train-step.json'),
+  JSON.stringify(
+    {
+      command: `npx tsx bench/train-step.ts ${args.join(' ')}`.trim(),
+      commit,
+      machine,
+      date: new Date().toISOString(),
+      threads,
+      parameterCount,
+      gradientGraphBuildMs: buildMs,
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 writeFileSync(
   path.join(outDir, 'train-step.md'),
   [
