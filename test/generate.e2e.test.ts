@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MaskBank } from '@maskunet/mask-store';
@@ -17,6 +16,7 @@ import { startLocalWorker, type LocalWorker } from '@maskunet/worker/dev';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MaskUnetClient } from '../client/src/sdk/client';
+import { freePort } from './helpers';
 
 const root = join(import.meta.dirname, '..');
 let dir = '';
@@ -24,21 +24,6 @@ let worker: LocalWorker;
 let runner: ChildProcess;
 const tenants: { client: MaskUnetClient; variant: string; bank: MaskBank }[] = [];
 let modelId = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'maskunet-generate-e2e-'));

@@ -8,7 +8,6 @@
  * handler, and reconnecting after the worker restarts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import type {
   Variant,
 } from '@maskunet/worker/contract';
 import { startLocalWorker, type LocalWorker } from '@maskunet/worker/dev';
+import { freePort } from './helpers';
 
 const LAYOUT: MaskLayout = {
   layers: [
@@ -30,21 +30,6 @@ const LAYOUT: MaskLayout = {
     { name: 'up_blocks.1.attentions.0.transformer_blocks.0.attn1.to_v', shape: [16, 32] },
   ],
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function masks(seed: number, keep: number): Uint8Array[][] {
   let state = seed;

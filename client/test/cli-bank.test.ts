@@ -11,7 +11,7 @@ import {
   MaskBank,
   type MaskLayout,
 } from '@maskunet/mask-store';
-import { runCli } from '../src/index';
+import { cli } from './helpers';
 
 const layout: MaskLayout = {
   layers: [
@@ -30,17 +30,6 @@ function masks(seed: number, p: number): Uint8Array[] {
 
 let dir = '';
 const path = (name: string) => join(dir, name);
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out, err };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'maskunet-cli-'));

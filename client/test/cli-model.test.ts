@@ -11,21 +11,10 @@ import {
 } from '@maskunet/mask-store';
 import { buildUNet, decodePng, randomUNetWeights, TINY_UNET_CONFIG, writeModel } from '@maskunet/gpu-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/index';
+import { cli } from './helpers';
 
 let dir = '';
 const path = (name: string) => join(dir, name);
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    argv,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out, err };
-}
 
 function floatBytes(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
