@@ -168,6 +168,10 @@ export class TextToImage {
       schedule: this.schedule,
       steps: options.steps ?? defaults.steps,
       predictionType: this.config.scheduler.predictionType,
+      // Pixel-space images live in [-1, 1]. Clipping each step's x̂0 there (diffusers'
+      // clip_sample, on by default for DDPM/DDIM) keeps the first steps of a cosine schedule —
+      // where ᾱ ≈ 1e-9 turns tiny ε errors into huge x̂0 — from derailing the whole trajectory.
+      ...(this.config.pixelSpace ? { clipSample: 1 } : {}),
       seed: requests.map((r) => r.seed),
       guidance,
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
