@@ -15,7 +15,13 @@ const log = (line: string) => console.log(line);
 const noRun = process.argv.includes('--no-wait');
 
 log('MaskUNet edge serving — starting the local stack (workerd + D1 + R2 + Durable Objects, one CPU runner)');
+// Until the stack is up, a signal just exits; the worker's exit hook ends its process group.
+const early = () => process.exit(130);
+process.once('SIGINT', early);
+process.once('SIGTERM', early);
 const stack = await startLocalStack({ root, log });
+process.removeListener('SIGINT', early);
+process.removeListener('SIGTERM', early);
 let stopping = false;
 const stop = async (code = 0) => {
   if (stopping) return;

@@ -6,6 +6,7 @@
  * group — on stop(), SIGINT or SIGTERM. `startLocalWorker` is what the root `npm start` and
  * the end-to-end tests call; `tsx worker/scripts/dev.ts` runs it in the foreground.
  */
+import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -144,11 +145,31 @@ async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: n
  * Starts the worker locally (migrations applied, secrets generated) and resolves once it
  * answers HTTP. The caller owns the returned handle and must call stop().
  */
+/** Rejects when something already listens on ip:port. */
+function assertPortFree(ip: string, port: number): Promise<void> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} on ${ip} is already in use (another npm start or wrangler dev?); stop it or pass another port`,
+            )
+          : error,
+      );
+    });
+    probe.listen(port, ip, () => probe.close(() => resolvePort()));
+  });
+}
+
 export async function startLocalWorker(options: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const port = options.port ?? 8787;
   const ip = options.ip ?? '127.0.0.1';
   const persistTo = resolve(options.persistTo ?? join(REPO_ROOT, '.state'));
   const stdio = options.stdio ?? 'inherit';
+  // Waiting for "it answers" would otherwise happily find an older worker on the same port
+  // (another `npm start`, an orphan) and hand out keys it does not know.
+  await assertPortFree(ip, port);
   const { adminKey, runnerToken } = ensureDevVars();
   await applyLocalMigrations(persistTo, stdio);
 
@@ -181,8 +202,13 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
     },
   );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // The group is detached, so a parent that exits without calling stop() (process.exit from a
+  // signal handler, an uncaught error) would leave workerd serving the port: end it on exit.
+  const killOnExit = (): void => killGroup(child, 'SIGTERM');
+  process.once('exit', killOnExit);
   const url = `http://${ip}:${port}`;
   const stop = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
     killGroup(child, 'SIGTERM');
     const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
     await exited;
