@@ -10,8 +10,8 @@
  *   2. generate end to end over SSE, sequentially, split into the worker's queue time, the
  *      runner's bank fetch, the sampler steps and PNG encoding (timings the runner reports), and
  *      the rest (HTTP, SSE, result storage).
- * Writes docs/results/worker-serving.json and .md. Not measured yet: the ratio to a bare R2
- * pass-through route (the worker has none).
+ * Writes docs/results/worker-serving.json and .md. Downloads are compared with the admin-only
+ * `/v1/banks/:id/raw` route, a bare R2 pass-through on the same worker.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,13 +59,20 @@ try {
   const bankBytes = await client.downloadBank(tenant.bankId);
   const bank = await MaskBank.open(bankBytes);
   const section = bank.sectionRange(0, 0);
-  const timed = async (init: RequestInit): Promise<{ ms: number; bytes: number; status: number }> => {
+  const admin = new MaskUnetClient({ baseUrl: stack.url, apiKey: stack.adminKey });
+  const timed = async (
+    init: RequestInit,
+    raw = false,
+  ): Promise<{ ms: number; bytes: number; status: number }> => {
     const start = performance.now();
-    const response = await client.request(`/v1/banks/${tenant.bankId}`, init);
+    const response = raw
+      ? await admin.request(`/v1/banks/${tenant.bankId}/raw`, init)
+      : await client.request(`/v1/banks/${tenant.bankId}`, init);
     const bytes = (await response.arrayBuffer()).byteLength;
     return { ms: performance.now() - start, bytes, status: response.status };
   };
   const cases = {
+    'bare R2 pass-through (admin /raw)': () => timed({}, true),
     whole: () => timed({}),
     section: () => timed({ headers: { range: `bytes=${section.start}-${section.end - 1}` } }),
     revalidate: () => timed({ headers: { 'if-none-match': `"${tenant.bankId}"` } }),
@@ -116,6 +123,10 @@ try {
       other: total - queueMs - bankFetchMs - stepsMs - encodeMs,
     });
   }
+  const rawP50 = (download['bare R2 pass-through (admin /raw)'] as { p50: number }).p50;
+  const wholeP50 = (download.whole as { p50: number }).p50;
+  const rawRate = (download['bare R2 pass-through (admin /raw)'] as { mbPerSecond: number }).mbPerSecond;
+  const wholeRate = (download.whole as { mbPerSecond: number }).mbPerSecond;
   const keys = ['total', 'queueMs', 'bankFetchMs', 'stepsMs', 'encodeMs', 'other'];
   const median = (key: string) =>
     pct(
@@ -148,13 +159,15 @@ try {
     '|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
+    `Serving route vs bare R2 pass-through: p50 latency ${(wholeP50 / rawP50).toFixed(2)}×, throughput ${(wholeRate / rawRate).toFixed(2)}× (the serving route adds a D1 visibility lookup, ETag/caching and range handling).`,
+    '',
     `## Generate end to end (${jobs} sequential jobs, SSE)`,
     '',
     '| part | median ms | p90 ms | share of median total |',
     '|---|---:|---:|---:|',
     ...genRows,
     '',
-    "queue = submission → dispatch (dispatcher); bank fetch, steps and encode are the runner's own timings; other = HTTP, SSE, result upload to R2 and image bookkeeping. Bank fetch is ~0 after the first job of a variant (the runner caches banks by id). Not measured yet: downloads through a bare R2 pass-through route for the ratio the issue asks for.",
+    "queue = submission → dispatch (dispatcher); bank fetch, steps and encode are the runner's own timings; other = HTTP, SSE, result upload to R2 and image bookkeeping. Bank fetch is ~0 after the first job of a variant (the runner caches banks by id).",
   ].join('\n');
   console.log(md);
   const outDir = path.join(root, 'docs', 'results');

@@ -287,6 +287,16 @@ const ops: Record<string, Record<string, Op>> = {
       errors: [400, 401, 403, 404, 413, 415],
     },
   },
+  '/v1/banks/{id}/raw': {
+    get: {
+      summary:
+        'Admin diagnostics: the stored bank bytes straight from R2 (no caching headers, ranges or deltas)',
+      auth: 'admin',
+      parameters: [pathParam('id')],
+      ok: { 200: { description: 'The bytes', contentType: 'application/octet-stream' } },
+      errors: [401, 403, 404],
+    },
+  },
   '/v1/banks/{id}': {
     get: {
       summary: 'Download a bank, a byte range of it, or (?from=) the delta from an older bank',

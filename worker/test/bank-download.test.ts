@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MaskBank, patchBank } from '@maskunet/mask-store';
 import {
+  ADMIN_KEY,
   RUNNER_TOKEN,
   bytesOf,
   call,
@@ -199,5 +200,20 @@ describe('delta downloads', () => {
     const tooBig = await call('GET', `/v1/banks/${b.id}?from=${a.id}`, { token: owner.apiKey });
     expect(tooBig.status).toBe(422);
     expect(await errorCode(tooBig)).toBe('delta_unavailable');
+  });
+});
+
+describe('GET /v1/banks/:id/raw (admin diagnostics)', () => {
+  it('serves the stored bytes straight from R2 to the admin only', async () => {
+    const res = await call('GET', `/v1/banks/${privateBank.id}/raw`, { token: ADMIN_KEY });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBeNull();
+    expect(await bytesOf(res)).toEqual(privateBank.bytes);
+    for (const token of [owner.apiKey, RUNNER_TOKEN]) {
+      expect((await call('GET', `/v1/banks/${privateBank.id}/raw`, { token })).status).toBe(403);
+    }
+    expect((await call('GET', `/v1/banks/${privateBank.id}/raw`, { token: null })).status).toBe(401);
+    const unknown = await call('GET', `/v1/banks/${'0'.repeat(64)}/raw`, { token: ADMIN_KEY });
+    expect(unknown.status).toBe(404);
   });
 });

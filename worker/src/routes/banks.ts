@@ -10,6 +10,7 @@ import { Hono, type Context } from 'hono';
 import { BankStore, diffBanks, isHexDigest, layoutSize, R2Backend } from '@maskunet/mask-store';
 import { limitsFromEnv } from '../config';
 import type { AppEnv } from '../context';
+import { requireAdmin } from '../auth';
 import { bankAccess, type BankAccess } from '../data';
 import { ApiError } from '../errors';
 
@@ -125,21 +126,34 @@ async function deltaKey(c: Context<AppEnv>, oldId: string, newId: string): Promi
   return key;
 }
 
-export const bankRoutes = new Hono<AppEnv>().get('/:id', async (c) => {
-  const id = c.req.param('id');
-  if (!isHexDigest(id)) throw bankNotFound(id);
-  const principal = c.get('principal');
-  const access = await bankAccess(c.env.DB, principal, id);
-  if (access === null) throw bankNotFound(id);
-  const from = c.req.query('from');
-  if (from === undefined) return serveImmutable(c, `banks/${id}`, `"${id}"`, access);
+export const bankRoutes = new Hono<AppEnv>()
+  // Admin diagnostics: the stored object straight from R2 — no visibility lookup, no ETag,
+  // range or delta logic. It is the baseline the serving benchmark compares /v1/banks/:id to.
+  .get('/:id/raw', async (c) => {
+    requireAdmin(c);
+    const id = c.req.param('id');
+    if (!isHexDigest(id)) throw bankNotFound(id);
+    const object = await c.env.BANKS.get(`banks/${id}`);
+    if (object === null) throw bankNotFound(id);
+    return new Response(object.body, {
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(object.size) },
+    });
+  })
+  .get('/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!isHexDigest(id)) throw bankNotFound(id);
+    const principal = c.get('principal');
+    const access = await bankAccess(c.env.DB, principal, id);
+    if (access === null) throw bankNotFound(id);
+    const from = c.req.query('from');
+    if (from === undefined) return serveImmutable(c, `banks/${id}`, `"${id}"`, access);
 
-  if (!isHexDigest(from))
-    throw new ApiError(400, 'invalid_request', 'from must be a bank id (64 hex digits)');
-  if (from === id) throw new ApiError(400, 'invalid_request', 'from must differ from the bank itself');
-  const fromAccess = await bankAccess(c.env.DB, principal, from);
-  if (fromAccess === null) throw bankNotFound(from);
-  const key = await deltaKey(c, from, id);
-  // A delta reveals both banks, so it is only as public as the less public one.
-  return serveImmutable(c, key, `"${from}..${id}"`, { isPublic: access.isPublic && fromAccess.isPublic });
-});
+    if (!isHexDigest(from))
+      throw new ApiError(400, 'invalid_request', 'from must be a bank id (64 hex digits)');
+    if (from === id) throw new ApiError(400, 'invalid_request', 'from must differ from the bank itself');
+    const fromAccess = await bankAccess(c.env.DB, principal, from);
+    if (fromAccess === null) throw bankNotFound(from);
+    const key = await deltaKey(c, from, id);
+    // A delta reveals both banks, so it is only as public as the less public one.
+    return serveImmutable(c, key, `"${from}..${id}"`, { isPublic: access.isPublic && fromAccess.isPublic });
+  });
