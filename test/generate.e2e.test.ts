@@ -63,14 +63,14 @@ beforeAll(async () => {
       'runner',
       '--worker',
       worker.url,
-      '--token',
-      worker.runnerToken,
       '--model',
       modelDir,
       '--threads',
       '1',
     ],
     {
+      // The token travels in the environment, not argv (where ps would show it).
+      env: { ...process.env, RUNNER_TOKEN: worker.runnerToken },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

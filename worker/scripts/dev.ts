@@ -73,7 +73,8 @@ export function ensureDevVars(path = join(WORKER_DIR, '.dev.vars')): {
   let changed = false;
   for (const name of ['ADMIN_KEY', 'RUNNER_TOKEN']) {
     if ((vars.get(name) ?? '') === '') {
-      vars.set(name, randomBytes(32).toString('base64url'));
+      // Hex, so a secret can never start with '-' and be taken for a flag on a command line.
+      vars.set(name, randomBytes(32).toString('hex'));
       changed = true;
     }
   }
