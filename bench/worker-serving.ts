@@ -15,10 +15,10 @@
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MaskBank } from '@maskunet/mask-store';
+import { freePort } from '@maskunet/worker/dev';
 import { startLocalStack } from '../client/src/local/stack';
 import { MaskUnetClient } from '../client/src/sdk/client';
 
@@ -34,21 +34,6 @@ const pct = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 const root = path.join(import.meta.dirname, '..');
 const state = mkdtempSync(path.join(os.tmpdir(), 'bench-serving-'));

@@ -1,18 +1,2 @@
 /** Shared helpers of the cross-package tests. */
-import { createServer } from 'node:net';
-
-/** A TCP port free on 127.0.0.1 right now (for a local worker). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort } from '@maskunet/worker/dev';

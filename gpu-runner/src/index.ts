@@ -113,26 +113,8 @@ export {
   EXCLUDED_COMPONENTS,
 } from './layout/resolve-layout';
 export type { ResolvedMaskLayer, ResolvedMaskLayout, ResolveLayoutOptions } from './layout/resolve-layout';
-export {
-  rewriteForMasks,
-  MASK_INPUT_PREFIX,
-  prepareMasks,
-  onesMasks,
-  maskFeeds,
-  preparedBytes,
-  MaskCache,
-} from './masking/index';
-export type { MaskTarget, MaskInput, PreparedMasks, MaskTensor, MaskCacheStats } from './masking/index';
-export { BackendError, float32, uint8, int64 } from './backends/index';
-export type {
-  BackendName,
-  Feeds,
-  InferenceSession,
-  SessionFactory,
-  SessionOptions,
-  TensorData,
-  TensorType,
-} from './backends/index';
+export * from './masking/index';
+export * from './backends/index';
 export {
   compositeOnWhite,
   downsample,

@@ -8,13 +8,12 @@
  *   tsx worker/scripts/bench-dispatch.ts [--jobs 100] [--concurrency 8] [--runners 2] [--json out.json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBank, type MaskLayout } from '@maskunet/mask-store';
 import { createPatternHandler, RunnerClient } from '@maskunet/gpu-runner/service';
 import type { CreateTenantResponse, Variant } from '../src/contract/api';
-import { startLocalWorker } from './dev';
+import { freePort, startLocalWorker } from './dev';
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -64,18 +63,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
   const value = await fn();
   return [performance.now() - start, value];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error()),
-      );
-    });
-  });
 }
 
 const stateDir = mkdtempSync(join(tmpdir(), 'maskunet-bench-'));

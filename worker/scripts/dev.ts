@@ -146,6 +146,22 @@ async function waitUntilAnswering(url: string, child: ChildProcess, timeoutMs: n
  * Starts the worker locally (migrations applied, secrets generated) and resolves once it
  * answers HTTP. The caller owns the returned handle and must call stop().
  */
+/** A TCP port free on 127.0.0.1 right now (for a worker started by a test or benchmark). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
 /** Rejects when something already listens on ip:port. */
 function assertPortFree(ip: string, port: number): Promise<void> {
   return new Promise((resolvePort, reject) => {
