@@ -25,7 +25,7 @@ const USAGE = `usage: maskunet <command> ...
   runner --worker <url> --token <RUNNER_TOKEN> --model <model dir> [--backend cpu|webgpu] [--threads N]
   bank diff <old> <new> --out <delta>
   bank patch <old> <delta> --out <new>
-  train base --run <dir> [--steps N] [--batch N] [--lr X] [--threads N] [--max-steps-this-run N]
+  train base --run <dir> [--steps N] [--batch N] [--lr X] [--threads N] [--max-steps-this-run N] [--max-images N]
   train export --run <dir> --out <model dir>`;
 
 type Command = (args: string[], print: Print) => Promise<void>;

@@ -21,11 +21,13 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
       'checkpoint-every': { type: 'string' },
       'preview-every': { type: 'string' },
       'max-steps-this-run': { type: 'string' },
+      'max-images': { type: 'string' },
     },
     0,
   );
   const d = DEFAULT_BASE_TRAINING;
   const maxThisRun = values['max-steps-this-run'];
+  const maxImages = values['max-images'];
   const record = await trainBase(
     {
       runDir: required(values.run, 'run'),
@@ -41,6 +43,7 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
       previewEvery: integer(values['preview-every'], 'preview-every', d.previewEvery),
       threads: integer(values.threads, 'threads', d.threads),
       ...(maxThisRun === undefined ? {} : { maxStepsThisRun: integer(maxThisRun, 'max-steps-this-run') }),
+      ...(maxImages === undefined ? {} : { maxImagesPerSplit: integer(maxImages, 'max-images') }),
       log: (line) => print(`[train] ${line}`),
     },
     `maskunet train base ${args.join(' ')}`,

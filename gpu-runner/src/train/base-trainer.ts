@@ -59,6 +59,8 @@ export interface BaseTrainOptions {
   readonly threads: number;
   /** Stop after this many steps of this invocation (for bounded background sessions). */
   readonly maxStepsThisRun?: number;
+  /** Use only the first N images of each split (smoke runs and tests); all when absent. */
+  readonly maxImagesPerSplit?: number;
   readonly log: (line: string) => void;
 }
 
@@ -84,8 +86,21 @@ interface LossPoint {
   readonly secondsPerStep: number;
 }
 
+/** One start or resume of a run: what was typed and where it picked up. */
+interface Invocation {
+  readonly command: string;
+  readonly fromStep: number;
+  /** Total steps that invocation aimed for (the cosine schedule's length from then on). */
+  readonly totalSteps: number;
+  readonly startedAt: string;
+}
+
 interface TrainingRecord {
+  /** The latest invocation's command. */
   command: string;
+  /** Every start and resume, oldest first (runs recorded before this field start with one entry). */
+  invocations?: Invocation[];
+  /** The latest invocation's settings. */
   settings: Record<string, unknown>;
   data: Record<string, unknown>;
   parameters: { unet: number; textEncoder: number };
@@ -142,14 +157,10 @@ async function setup(options: BaseTrainOptions): Promise<Setup> {
     }
     return out;
   };
-  const train = await load(
-    catalog.filter((e) => e.split === 'train'),
-    'train',
-  );
-  const heldout = await load(
-    catalog.filter((e) => e.split === 'heldout'),
-    'held-out',
-  );
+  const split = (name: EmojiEntry['split']) =>
+    catalog.filter((e) => e.split === name).slice(0, options.maxImagesPerSplit ?? Infinity);
+  const train = await load(split('train'), 'train');
+  const heldout = await load(split('heldout'), 'held-out');
   return { vocabulary, unetParams: unet.parameters, textParams: text.parameters, train, heldout, gradModel };
 }
 
@@ -273,6 +284,19 @@ async function preview(
   }
 }
 
+/**
+ * A checkpoint resumes only under the networks and seed it was trained with; the schedule
+ * (steps), batch size and cadence may change between invocations and are recorded.
+ */
+function checkResumable(saved: Readonly<Record<string, unknown>>, now: Record<string, unknown>): void {
+  for (const key of ['unet', 'textEncoder', 'seed', 'maxImagesPerSplit'] as const) {
+    const a = JSON.stringify(saved[key] ?? null);
+    const b = JSON.stringify(now[key] ?? null);
+    if (a !== b)
+      throw new Error(`cannot resume: the checkpoint was trained with ${key} ${a}, this run asks for ${b}`);
+  }
+}
+
 /** Runs (or resumes) base-model training up to `options.steps`. */
 export async function trainBase(options: BaseTrainOptions, command: string): Promise<TrainingRecord> {
   await mkdir(options.runDir, { recursive: true });
@@ -323,14 +347,33 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
   let step = 0;
   if (await exists(checkpointPath)) {
     const checkpoint = await loadCheckpoint(checkpointPath);
+    checkResumable(checkpoint.settings, settings);
     for (const [name, data] of checkpoint.params) params.get(name)?.set(data);
     optimizer.loadState(checkpoint.optimizer);
     ema.loadState(checkpoint.ema);
     step = checkpoint.step;
-    if (await exists(recordPath))
-      record = { ...(JSON.parse(await readFile(recordPath, 'utf8')) as TrainingRecord), command };
+    if (await exists(recordPath)) {
+      const previous = JSON.parse(await readFile(recordPath, 'utf8')) as TrainingRecord;
+      const history = previous.invocations ?? [
+        {
+          command: previous.command,
+          fromStep: 0,
+          totalSteps: Number(previous.settings.steps),
+          startedAt: 'unrecorded',
+        },
+      ];
+      record = { ...previous, command, settings, invocations: history };
+    }
     log(`resumed from step ${step}`);
   }
+  const invocations = record.invocations ?? [];
+  const last = invocations.at(-1);
+  if (last !== undefined && last.totalSteps !== options.steps)
+    log(`total steps changed from ${last.totalSteps} to ${options.steps}: the cosine schedule follows`);
+  record.invocations = [
+    ...invocations,
+    { command, fromStep: step, totalSteps: options.steps, startedAt: new Date().toISOString() },
+  ];
   log(
     `parameters: U-Net ${record.parameters.unet.toLocaleString()}, text encoder ${record.parameters.textEncoder.toLocaleString()}; ${s.train.length} training images`,
   );
