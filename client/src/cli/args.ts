@@ -3,6 +3,7 @@
  * missing values are usage errors (exit 2) rather than silently ignored.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { SamplerName } from '@maskunet/gpu-runner';
 import { CliError } from './cli-error';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -54,4 +55,11 @@ export function number(value: string | undefined, flag: string, fallback: number
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new CliError('usage', `--${flag} must be a number`);
   return parsed;
+}
+
+/** A `--sampler` option: one of the pipeline's samplers. */
+export function samplerOf(value: string | undefined, fallback?: SamplerName): SamplerName {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (value === 'ddim' || value === 'dpmpp2m' || value === 'ddpm') return value;
+  throw new CliError('usage', '--sampler is ddim, dpmpp2m or ddpm');
 }

@@ -25,7 +25,7 @@ import {
   readModelFile,
   writeEmoji32RandomModel,
 } from '@maskunet/gpu-runner/node';
-import { integer, number, parse, required } from './args';
+import { integer, number, parse, required, samplerOf } from './args';
 import type { Print } from './bank-commands';
 import { CliError } from './cli-error';
 
@@ -166,10 +166,7 @@ export async function generateCommand(args: string[], print: Print): Promise<voi
   const backend = backendOf(values.backend);
   if (backend === 'wasm')
     throw new CliError('usage', 'generate runs on cpu or webgpu (wasm is the browser path)');
-  const sampler = values.sampler ?? undefined;
-  if (sampler !== undefined && sampler !== 'ddim' && sampler !== 'dpmpp2m' && sampler !== 'ddpm') {
-    throw new CliError('usage', '--sampler is ddim, dpmpp2m or ddpm');
-  }
+  const sampler = values.sampler === undefined ? undefined : samplerOf(values.sampler);
   const { pipeline } = await loadModelDir(required(values.model, 'model'), backend);
   try {
     const bank = values.bank === undefined ? null : await readBank(values.bank);

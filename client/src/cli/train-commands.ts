@@ -3,8 +3,13 @@
  * with progress lines, checkpoints, previews and a JSON record) and the export of its EMA
  * weights as the shipped model package.
  */
-import { DEFAULT_BASE_TRAINING, exportBaseRun, trainBase } from '@maskunet/gpu-runner/node';
-import { integer, number, parse, required } from './args';
+import {
+  DEFAULT_BASE_TRAINING,
+  EMOJI32_GENERATION_DEFAULTS,
+  exportBaseRun,
+  trainBase,
+} from '@maskunet/gpu-runner/node';
+import { integer, number, parse, required, samplerOf } from './args';
 import type { Print } from './bank-commands';
 
 export async function trainBaseCommand(args: string[], print: Print): Promise<void> {
@@ -52,6 +57,21 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
 }
 
 export async function trainExportCommand(args: string[], print: Print): Promise<void> {
-  const { values } = parse(args, { run: { type: 'string' }, out: { type: 'string' } }, 0);
-  await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print);
+  const { values } = parse(
+    args,
+    {
+      run: { type: 'string' },
+      out: { type: 'string' },
+      steps: { type: 'string' },
+      sampler: { type: 'string' },
+      guidance: { type: 'string' },
+    },
+    0,
+  );
+  const d = EMOJI32_GENERATION_DEFAULTS;
+  await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print, {
+    steps: integer(values.steps, 'steps', d.steps),
+    sampler: samplerOf(values.sampler, d.sampler),
+    guidance: number(values.guidance, 'guidance', d.guidance),
+  });
 }

@@ -41,8 +41,22 @@ export function emoji32TextEncoder(vocabularySize: number): TextEncoderConfig {
   };
 }
 
+/** Sampler settings a package recommends (the worker and CLI use them when a request names none). */
+export type GenerationDefaults = Pick<ModelPackageInput['defaults'], 'steps' | 'sampler' | 'guidance'>;
+
+/** Until a trained model's samplers are compared (bench/base-samplers.ts), the fast one. */
+export const EMOJI32_GENERATION_DEFAULTS: GenerationDefaults = Object.freeze({
+  steps: 20,
+  sampler: 'dpmpp2m',
+  guidance: 3,
+});
+
 /** Everything but the configs that depend on the vocabulary. */
-export function emoji32Package(vocabulary: Vocabulary, provenance?: Record<string, unknown>): ModelPackageInput {
+export function emoji32Package(
+  vocabulary: Vocabulary,
+  provenance?: Record<string, unknown>,
+  generation: GenerationDefaults = EMOJI32_GENERATION_DEFAULTS,
+): ModelPackageInput {
   return {
     id: EMOJI32_MODEL_ID,
     unet: EMOJI32_UNET,
@@ -50,7 +64,7 @@ export function emoji32Package(vocabulary: Vocabulary, provenance?: Record<strin
     // Cosine betas: at 32×32 the linear schedule spends most steps on near-pure noise.
     scheduler: { betaSchedule: 'squaredcos_cap_v2', numTrainTimesteps: 1000, predictionType: 'epsilon' },
     pixelSpace: true,
-    defaults: { steps: 20, sampler: 'dpmpp2m', guidance: 3, bucketEdges: [0, 250, 500, 750, 1000] },
+    defaults: { ...generation, bucketEdges: [0, 250, 500, 750, 1000] },
     ...(provenance === undefined ? {} : { provenance }),
   };
 }

@@ -22,6 +22,7 @@ import {
   emoji32TextEncoder,
   emojiPrompt,
   emojiVocabulary,
+  type GenerationDefaults,
 } from '../models/emoji32';
 import { writeModel } from '../onnx/model-io';
 import { fromGraphLayout, randomWeights, toGraphLayout, type GraphParameter } from '../onnx/parameters';
@@ -247,10 +248,11 @@ export async function exportBaseModel(
   setup: Pick<Setup, 'vocabulary' | 'unetParams' | 'textParams'>,
   params: ReadonlyMap<string, Float32Array>,
   provenance: Record<string, unknown>,
+  generation?: GenerationDefaults,
 ): Promise<void> {
   await writeModelDir(
     dir,
-    emoji32Package(setup.vocabulary, provenance),
+    emoji32Package(setup.vocabulary, provenance, generation),
     { unet: weightMap(setup.unetParams, params), textEncoder: weightMap(setup.textParams, params) },
     setup.vocabulary,
   );
@@ -466,11 +468,12 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
   }
 }
 
-/** Writes the shipped model package (EMA weights) from a run's checkpoint. */
+/** Writes the shipped model package (EMA weights) from a run's checkpoint, with the given sampler defaults. */
 export async function exportBaseRun(
   runDir: string,
   outDir: string,
   log: (line: string) => void,
+  generation?: GenerationDefaults,
 ): Promise<void> {
   const checkpoint = await loadCheckpoint(join(runDir, 'checkpoint.safetensors'));
   const vocabulary = parseVocabulary(await readFile(join(runDir, 'vocab.json'), 'utf8'));
@@ -490,6 +493,7 @@ export async function exportBaseRun(
       step: checkpoint.step,
       weights: 'EMA',
     },
+    generation,
   );
   await writeFile(join(outDir, 'training.json'), JSON.stringify(record, null, 1) + '\n');
   log(`exported step ${checkpoint.step} (EMA weights) to ${outDir}`);
