@@ -10,7 +10,7 @@ export type { EmojiEntry, EmojiStyle, CatalogOptions } from './data/emoji-catalo
 export { writeModelDir, loadModelDir } from './pipeline/model-dir';
 export type { ModelPackageInput } from './pipeline/model-dir';
 export { trainBase, exportBaseRun, exportBaseModel, DEFAULT_BASE_TRAINING } from './train/base-trainer';
-export type { BaseTrainOptions } from './train/base-trainer';
+export type { BaseTrainOptions, ExportOptions, TrainingRecord } from './train/base-trainer';
 export { writeEmoji32RandomModel } from './models/emoji32-random';
 export { EMOJI32_GENERATION_DEFAULTS } from './models/emoji32';
 export type { GenerationDefaults } from './models/emoji32';

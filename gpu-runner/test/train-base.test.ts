@@ -81,6 +81,9 @@ describe('trainBase', () => {
     await exportBaseRun(whole, out, quiet);
     const training = JSON.parse(await readFile(join(out, 'training.json'), 'utf8')) as { step: number };
     expect(training.step).toBe(4);
+    const readme = await readFile(join(out, 'README.md'), 'utf8');
+    expect(readme).toContain('| `whole` | 0 | 4 |');
+    expect(readme).toContain('Steps: 4,');
     const { pipeline } = await loadModelDir(out, 'cpu', { threads: 1 });
     try {
       const result = await pipeline.generate([{ prompt: 'grinning face', seed: 1, bank: null }], {

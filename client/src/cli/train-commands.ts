@@ -70,8 +70,11 @@ export async function trainExportCommand(args: string[], print: Print): Promise<
   );
   const d = EMOJI32_GENERATION_DEFAULTS;
   await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print, {
-    steps: integer(values.steps, 'steps', d.steps),
-    sampler: samplerOf(values.sampler, d.sampler),
-    guidance: number(values.guidance, 'guidance', d.guidance),
+    generation: {
+      steps: integer(values.steps, 'steps', d.steps),
+      sampler: samplerOf(values.sampler, d.sampler),
+      guidance: number(values.guidance, 'guidance', d.guidance),
+    },
+    command: `maskunet train export ${args.join(' ')}`,
   });
 }

@@ -21,9 +21,11 @@ import {
   emoji32Package,
   emoji32TextEncoder,
   emojiPrompt,
+  EMOJI32_GENERATION_DEFAULTS,
   emojiVocabulary,
   type GenerationDefaults,
 } from '../models/emoji32';
+import { modelReadme } from './model-readme';
 import { writeModel } from '../onnx/model-io';
 import { fromGraphLayout, randomWeights, toGraphLayout, type GraphParameter } from '../onnx/parameters';
 import type { WeightTensor } from '../onnx/weight-map';
@@ -79,7 +81,7 @@ export const DEFAULT_BASE_TRAINING: Omit<BaseTrainOptions, 'runDir' | 'log'> = O
   threads: 2,
 });
 
-interface LossPoint {
+export interface LossPoint {
   readonly step: number;
   readonly loss: number;
   readonly gradNorm: number;
@@ -88,7 +90,7 @@ interface LossPoint {
 }
 
 /** One start or resume of a run: what was typed and where it picked up. */
-interface Invocation {
+export interface Invocation {
   readonly command: string;
   readonly fromStep: number;
   /** Total steps that invocation aimed for (the cosine schedule's length from then on). */
@@ -96,7 +98,7 @@ interface Invocation {
   readonly startedAt: string;
 }
 
-interface TrainingRecord {
+export interface TrainingRecord {
   /** The latest invocation's command. */
   command: string;
   /** Every start and resume, oldest first (runs recorded before this field start with one entry). */
@@ -468,13 +470,24 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
   }
 }
 
-/** Writes the shipped model package (EMA weights) from a run's checkpoint, with the given sampler defaults. */
+export interface ExportOptions {
+  /** Sampler defaults written into `model.json` (emoji32's built-in ones when absent). */
+  readonly generation?: GenerationDefaults;
+  /** The export command line, recorded in the package's README. */
+  readonly command?: string;
+}
+
+/**
+ * Writes the shipped model package (EMA weights) from a run's checkpoint, with the run's
+ * record as `training.json` and a README that states how the package was made.
+ */
 export async function exportBaseRun(
   runDir: string,
   outDir: string,
   log: (line: string) => void,
-  generation?: GenerationDefaults,
+  options: ExportOptions = {},
 ): Promise<void> {
+  const generation = options.generation;
   const checkpoint = await loadCheckpoint(join(runDir, 'checkpoint.safetensors'));
   const vocabulary = parseVocabulary(await readFile(join(runDir, 'vocab.json'), 'utf8'));
   const text = buildTextEncoder(emoji32TextEncoder(vocabulary.size), { parameters: 'inputs' });
@@ -496,5 +509,9 @@ export async function exportBaseRun(
     generation,
   );
   await writeFile(join(outDir, 'training.json'), JSON.stringify(record, null, 1) + '\n');
+  await writeFile(
+    join(outDir, 'README.md'),
+    modelReadme(record, checkpoint.step, generation ?? EMOJI32_GENERATION_DEFAULTS, options.command),
+  );
   log(`exported step ${checkpoint.step} (EMA weights) to ${outDir}`);
 }
