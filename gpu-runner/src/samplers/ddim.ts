@@ -5,8 +5,7 @@
  * prev = t − T // N, which is not the next timestep of a `trailing` or `linspace` run whose
  * spacing is not a whole number; we step to the run's next timestep (identical for `leading`).
  */
-import { splitPrediction } from './prediction';
-import { addStepNoise, alphaCumprodAfter, alphaCumprodAt } from './stepper';
+import { addStepNoise, predictAtStep } from './stepper';
 import type { StepContext, Stepper } from './stepper';
 
 export function ddimStepper(context: StepContext): Stepper {
@@ -17,16 +16,13 @@ export function ddimStepper(context: StepContext): Stepper {
   return {
     predictedOriginal,
     step(stepIndex, x, modelOutput) {
-      const alphaProd = alphaCumprodAt(context, stepIndex);
-      const alphaProdPrev = alphaCumprodAfter(context, stepIndex);
-      splitPrediction(
-        context.predictionType,
+      const { alphaProd, alphaProdPrev } = predictAtStep(
+        context,
+        stepIndex,
         x,
         modelOutput,
-        alphaProd,
         predictedOriginal,
         predictedNoise,
-        context.clipSample,
       );
       const variance = ((1 - alphaProdPrev) / (1 - alphaProd)) * (1 - alphaProd / alphaProdPrev);
       const std = context.eta * Math.sqrt(variance);

@@ -7,8 +7,7 @@
  * to ≥ 1e-20, i.e. a 1e-10 nudge on a last step landing on ᾱ = 1; we add noise only when the
  * variance is positive, so that step is exact.
  */
-import { splitPrediction } from './prediction';
-import { addStepNoise, alphaCumprodAfter, alphaCumprodAt } from './stepper';
+import { addStepNoise, predictAtStep } from './stepper';
 import type { StepContext, Stepper } from './stepper';
 
 export function ddpmStepper(context: StepContext): Stepper {
@@ -17,16 +16,13 @@ export function ddpmStepper(context: StepContext): Stepper {
   return {
     predictedOriginal,
     step(stepIndex, x, modelOutput) {
-      const alphaProd = alphaCumprodAt(context, stepIndex);
-      const alphaProdPrev = alphaCumprodAfter(context, stepIndex);
-      splitPrediction(
-        context.predictionType,
+      const { alphaProd, alphaProdPrev } = predictAtStep(
+        context,
+        stepIndex,
         x,
         modelOutput,
-        alphaProd,
         predictedOriginal,
         null,
-        context.clipSample,
       );
       const betaProd = 1 - alphaProd;
       const betaProdPrev = 1 - alphaProdPrev;

@@ -5,7 +5,7 @@
  * starts from and lands on, and per-sample step noise drawn from each sample's own seeded
  * stream so a sample's trajectory never depends on its batch-mates.
  */
-import type { PredictionType } from './prediction';
+import { splitPrediction, type PredictionType } from './prediction';
 import { fillGaussian } from './random';
 import type { NoiseSchedule } from './schedule';
 
@@ -71,4 +71,29 @@ export function addStepNoise(
     const offset = sample * sampleSize;
     for (let i = 0; i < sampleSize; i++) x[offset + i] = x[offset + i]! + std * scratch[i]!;
   }
+}
+
+/**
+ * The opening every DDPM/DDIM step shares: the ᾱ it starts from and lands on, and x̂0 (and,
+ * when `predictedNoise` is given, ε̂) from the model output at the starting level.
+ */
+export function predictAtStep(
+  context: StepContext,
+  stepIndex: number,
+  x: Float64Array,
+  modelOutput: Float64Array,
+  predictedOriginal: Float64Array,
+  predictedNoise: Float64Array | null,
+): { readonly alphaProd: number; readonly alphaProdPrev: number } {
+  const alphaProd = alphaCumprodAt(context, stepIndex);
+  splitPrediction(
+    context.predictionType,
+    x,
+    modelOutput,
+    alphaProd,
+    predictedOriginal,
+    predictedNoise,
+    context.clipSample,
+  );
+  return { alphaProd, alphaProdPrev: alphaCumprodAfter(context, stepIndex) };
 }
