@@ -36,6 +36,7 @@ export default defineConfig({
                 QUEUE_LIMIT: '3',
                 JOB_TIMEOUT_MS: '4000',
                 RUNNER_HEARTBEAT_TIMEOUT_MS: '1500',
+                SSE_KEEPALIVE_MS: '250',
                 MAX_DELTA_WEIGHTS: '100000',
                 LOG_LEVEL: 'error',
               },

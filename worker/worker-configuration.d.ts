@@ -21,6 +21,7 @@ declare namespace Cloudflare {
     JOB_TIMEOUT_MS: string;
     MAX_ATTEMPTS: string;
     RUNNER_HEARTBEAT_TIMEOUT_MS: string;
+    SSE_KEEPALIVE_MS: string;
     ADMIN_KEY: string;
     RUNNER_TOKEN: string;
     DISPATCHER: DurableObjectNamespace<import('./src/index').Dispatcher>;

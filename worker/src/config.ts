@@ -32,6 +32,11 @@ export interface WorkerLimits {
   readonly maxAttempts: number;
   /** Silence after which a runner is dropped. RUNNER_HEARTBEAT_TIMEOUT_MS, default 30 s. */
   readonly runnerHeartbeatTimeoutMs: number;
+  /**
+   * Interval of SSE comment lines on an open event stream, so proxies that close idle
+   * connections (Cloudflare's edge after 100 s) keep a queued job's stream. SSE_KEEPALIVE_MS, default 15 s.
+   */
+  readonly sseKeepAliveMs: number;
 }
 
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = Object.freeze({
@@ -47,6 +52,7 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = Object.freeze({
   jobTimeoutMs: 120_000,
   maxAttempts: 3,
   runnerHeartbeatTimeoutMs: 30_000,
+  sseKeepAliveMs: 15_000,
 });
 
 const ENV_NAMES: Record<keyof WorkerLimits, string> = {
@@ -62,6 +68,7 @@ const ENV_NAMES: Record<keyof WorkerLimits, string> = {
   jobTimeoutMs: 'JOB_TIMEOUT_MS',
   maxAttempts: 'MAX_ATTEMPTS',
   runnerHeartbeatTimeoutMs: 'RUNNER_HEARTBEAT_TIMEOUT_MS',
+  sseKeepAliveMs: 'SSE_KEEPALIVE_MS',
 };
 
 const cache = new WeakMap<object, WorkerLimits>();

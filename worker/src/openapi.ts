@@ -346,7 +346,7 @@ const ops: Record<string, Record<string, Op>> = {
         },
         200: {
           description:
-            'Server-sent events: queued {jobId, position, attempt}, started {jobId, runnerId, backend, attempt}, progress {jobId, step, total, timestep}, done {jobId, imageUrl, timings}, error {jobId, code, message}',
+            'Server-sent events: queued {jobId, position, attempt}, started {jobId, runnerId, backend, attempt}, progress {jobId, step, total, timestep}, done {jobId, imageUrl, timings}, error {jobId, code, message}; `: keep-alive` comment lines every SSE_KEEPALIVE_MS (15 s) while the stream is open',
           contentType: 'text/event-stream',
         },
       },

@@ -3,7 +3,7 @@
  * worker's connect route, jobs submitted through POST /v1/generate, D1 and R2 checked
  * afterwards. Each test uses its own model, so each meets a fresh dispatcher object.
  * Test limits (vitest.config.ts): QUEUE_LIMIT 3, JOB_TIMEOUT_MS 4000,
- * RUNNER_HEARTBEAT_TIMEOUT_MS 1500, MAX_ATTEMPTS 3 (default).
+ * RUNNER_HEARTBEAT_TIMEOUT_MS 1500, SSE_KEEPALIVE_MS 250, MAX_ATTEMPTS 3 (default).
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -410,6 +410,21 @@ describe('generating', () => {
 });
 
 describe('cancel, timeout, queue limits', () => {
+  it('keeps a waiting stream open with SSE comments (SSE_KEEPALIVE_MS) that carry no event', async () => {
+    const s = await setup();
+    const res = await generate(s, { stream: true });
+    expect(res.status).toBe(200);
+    const jobId = res.headers.get('x-job-id')!;
+    const events = new EventReader(res);
+    expect(await events.next()).toMatchObject({ event: 'queued' });
+    // No runner: nothing but keep-alives until the job is cancelled (test interval 250 ms).
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    const cancelled = await call('POST', `/v1/jobs/${jobId}/cancel`, { token: s.tenant.apiKey });
+    expect(cancelled.status).toBe(200);
+    expect((await events.drain()).map((e) => e.event)).toEqual(['queued', 'error']);
+    expect(events.comments).toBeGreaterThanOrEqual(2);
+  });
+
   it('cancels a queued job; a second cancel is 409', async () => {
     const s = await setup();
     const res = await generate(s, { stream: true });

@@ -192,6 +192,8 @@ export class EventReader {
   private readonly decoder = new TextDecoder();
   private buffer = '';
   readonly seen: SseEvent[] = [];
+  /** Comment-only blocks (keep-alives) read so far. */
+  comments = 0;
 
   constructor(res: Response) {
     if (res.body === null) throw new Error('no body');
@@ -207,6 +209,7 @@ export class EventReader {
         this.buffer = this.buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (block.split('\n').every((line) => line.startsWith(':'))) this.comments++;
         if (event === undefined || data === undefined) continue;
         const parsed = { event, data: JSON.parse(data) as unknown } as SseEvent;
         this.seen.push(parsed);

@@ -93,6 +93,8 @@ interface JobRow extends Record<string, SqlStorageValue> {
 type EventName = keyof GenerateEvents;
 
 const encoder = new TextEncoder();
+/** An SSE comment: clients ignore it; it keeps idle connections open through proxies. */
+const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
 
 export class Dispatcher extends DurableObject<Env> {
   private readonly limits: WorkerLimits;
@@ -100,6 +102,8 @@ export class Dispatcher extends DurableObject<Env> {
   private readonly subscribers = new Map<string, Set<WritableStreamDefaultWriter<Uint8Array>>>();
   /** Highest progress step sent to callers per `jobId#attempt` (in memory: progress is advisory). */
   private readonly lastStep = new Map<string, number>();
+  /** Writes keep-alive comments to every open stream while there is one. */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -636,18 +640,20 @@ export class Dispatcher extends DurableObject<Env> {
     let set = this.subscribers.get(jobId);
     if (set === undefined) this.subscribers.set(jobId, (set = new Set()));
     set.add(writer);
+    this.keepAlive ??= setInterval(() => {
+      if (this.subscribers.size === 0) {
+        clearInterval(this.keepAlive);
+        this.keepAlive = undefined;
+        return;
+      }
+      for (const streams of this.subscribers.values()) broadcast(streams, KEEP_ALIVE);
+    }, this.limits.sseKeepAliveMs);
   }
 
   private emit<E extends EventName>(jobId: string, event: E, data: GenerateEvents[E]): void {
     const set = this.subscribers.get(jobId);
     if (set === undefined) return;
-    const chunk = encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    for (const writer of set) {
-      writer.write(chunk).catch(() => {
-        // The caller went away; the job carries on and can be polled.
-        set.delete(writer);
-      });
-    }
+    broadcast(set, encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
   }
 
   private closeSubscribers(jobId: string): void {
@@ -657,6 +663,11 @@ export class Dispatcher extends DurableObject<Env> {
     this.subscribers.delete(jobId);
     for (const writer of set) writer.close().catch(() => undefined);
   }
+}
+
+/** Writes a chunk to every stream of a job; a stream whose caller went away is dropped (the job carries on and can be polled). */
+function broadcast(set: Set<WritableStreamDefaultWriter<Uint8Array>>, chunk: Uint8Array): void {
+  for (const writer of set) writer.write(chunk).catch(() => set.delete(writer));
 }
 
 /** Bank affinity first, then the lower load, then the runner idle longest, then id. */

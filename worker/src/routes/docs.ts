@@ -37,7 +37,8 @@ ${rows}
 <h2>Generating</h2>
 <p><code>POST /v1/generate</code> with <code>Accept: text/event-stream</code> streams
 <code>queued</code>, <code>started</code>, <code>progress</code>, then <code>done</code>
-(with <code>imageUrl</code>) or <code>error</code>. Without it the answer is
+(with <code>imageUrl</code>) or <code>error</code>, with <code>: keep-alive</code> comment lines
+every 15 s while it is open (a queued job's stream stays up through idle-closing proxies). Without it the answer is
 <code>202 {jobId}</code>; poll <code>GET /v1/jobs/{id}</code> and fetch <code>/v1/jobs/{id}/image</code>.</p>
 </body></html>`;
 }
