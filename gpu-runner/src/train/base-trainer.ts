@@ -68,7 +68,7 @@ export interface BaseTrainOptions {
 }
 
 export const DEFAULT_BASE_TRAINING: Omit<BaseTrainOptions, 'runDir' | 'log'> = Object.freeze({
-  steps: 6000,
+  steps: 4500,
   batch: 64,
   peakLr: 5e-4,
   warmupSteps: 200,
