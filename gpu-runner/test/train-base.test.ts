@@ -81,6 +81,13 @@ describe('trainBase', () => {
     await exportBaseRun(whole, out, quiet);
     const training = JSON.parse(await readFile(join(out, 'training.json'), 'utf8')) as { step: number };
     expect(training.step).toBe(4);
+    // The only held-out evaluation (the last step) is the best so far: kept, and exportable.
+    expect((await loadCheckpoint(join(whole, 'best.safetensors'))).step).toBe(4);
+    await exportBaseRun(whole, join(root, 'best-package'), quiet, { checkpoint: 'best' });
+    const best = JSON.parse(await readFile(join(root, 'best-package', 'model.json'), 'utf8')) as {
+      provenance: { step: number };
+    };
+    expect(best.provenance.step).toBe(4);
     const readme = await readFile(join(out, 'README.md'), 'utf8');
     expect(readme).toContain('| `whole` | 0 | 4 |');
     expect(readme).toContain('Steps: 4,');

@@ -26,7 +26,7 @@ const USAGE = `usage: maskunet <command> ...
   bank diff <old> <new> --out <delta>
   bank patch <old> <delta> --out <new>
   train base --run <dir> [--steps N] [--batch N] [--lr X] [--threads N] [--max-steps-this-run N] [--max-images N]
-  train export --run <dir> --out <model dir> [--sampler S] [--steps N] [--guidance G]`;
+  train export --run <dir> --out <model dir> [--checkpoint latest|best] [--sampler S] [--steps N] [--guidance G]`;
 
 type Command = (args: string[], print: Print) => Promise<void>;
 

@@ -11,6 +11,7 @@ import {
 } from '@maskunet/gpu-runner/node';
 import { integer, number, parse, required, samplerOf } from './args';
 import type { Print } from './bank-commands';
+import { CliError } from './cli-error';
 
 export async function trainBaseCommand(args: string[], print: Print): Promise<void> {
   const { values } = parse(
@@ -65,10 +66,14 @@ export async function trainExportCommand(args: string[], print: Print): Promise<
       steps: { type: 'string' },
       sampler: { type: 'string' },
       guidance: { type: 'string' },
+      checkpoint: { type: 'string' },
     },
     0,
   );
   const d = EMOJI32_GENERATION_DEFAULTS;
+  const checkpoint = values.checkpoint ?? 'latest';
+  if (checkpoint !== 'latest' && checkpoint !== 'best')
+    throw new CliError('usage', '--checkpoint is latest or best');
   await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print, {
     generation: {
       steps: integer(values.steps, 'steps', d.steps),
@@ -76,5 +81,6 @@ export async function trainExportCommand(args: string[], print: Print): Promise<
       guidance: number(values.guidance, 'guidance', d.guidance),
     },
     command: `maskunet train export ${args.join(' ')}`,
+    checkpoint,
   });
 }

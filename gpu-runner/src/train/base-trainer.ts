@@ -111,6 +111,8 @@ export interface TrainingRecord {
   wallSeconds: number;
   lossCurve: LossPoint[];
   heldoutLoss: { step: number; loss: number }[];
+  /** The lowest held-out loss so far; `best.safetensors` holds that step's checkpoint. */
+  best?: { step: number; loss: number };
   previews: string[];
 }
 
@@ -383,8 +385,8 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
   );
 
   const session: InferenceSession = await createNodeSession(s.gradModel, 'cpu', { threads: options.threads });
-  const save = async (): Promise<void> => {
-    await saveCheckpoint(checkpointPath, {
+  const save = async (path = checkpointPath): Promise<void> => {
+    await saveCheckpoint(path, {
       step,
       params,
       optimizer: optimizer.state(),
@@ -461,6 +463,11 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
         const file = await preview(s, options, weights, step);
         record.previews.push(file);
         log(`step ${step}: held-out loss (EMA) ${heldout.toFixed(4)}, preview ${file}`);
+        if (record.best === undefined || heldout < record.best.loss) {
+          record.best = { step, loss: heldout };
+          await save(join(options.runDir, 'best.safetensors'));
+          log(`step ${step}: best held-out loss so far, kept as best.safetensors`);
+        }
         await save();
       }
     }
@@ -475,6 +482,8 @@ export interface ExportOptions {
   readonly generation?: GenerationDefaults;
   /** The export command line, recorded in the package's README. */
   readonly command?: string;
+  /** `latest` (default): the run's last checkpoint; `best`: the one with the lowest held-out loss. */
+  readonly checkpoint?: 'latest' | 'best';
 }
 
 /**
@@ -488,7 +497,8 @@ export async function exportBaseRun(
   options: ExportOptions = {},
 ): Promise<void> {
   const generation = options.generation;
-  const checkpoint = await loadCheckpoint(join(runDir, 'checkpoint.safetensors'));
+  const file = options.checkpoint === 'best' ? 'best.safetensors' : 'checkpoint.safetensors';
+  const checkpoint = await loadCheckpoint(join(runDir, file));
   const vocabulary = parseVocabulary(await readFile(join(runDir, 'vocab.json'), 'utf8'));
   const text = buildTextEncoder(emoji32TextEncoder(vocabulary.size), { parameters: 'inputs' });
   const unet = buildUNet(EMOJI32_UNET, { parameters: 'inputs' });
