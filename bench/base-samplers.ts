@@ -14,12 +14,12 @@
  * chance level. Writes `<out>.json`, `<out>.md` and `<out>.png` (a row of 16 per configuration,
  * the real held-out emoji last).
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodePng, tensorToImage, tileImages, upscale, type SamplerName } from '@maskunet/gpu-runner';
 import { emojiCatalog, loadEmojiTensor, loadModelDir, type EmojiEntry } from '@maskunet/gpu-runner/node';
+import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -147,11 +147,9 @@ const table = [
       `| ${r.model} | ${label(r.config)} | ${r.secondsPerImage.toFixed(3)} | ${percent(r.nearestIsPrompted)} | ${percent(r.nearestSameSubcategory)} | ${r.meanDistanceToPrompted.toFixed(2)} |`,
   ),
 ].join('\n');
-const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load ${os
-  .loadavg()
-  .map((l) => l.toFixed(2))
-  .join(' ')}`;
-const commit = execSync('git rev-parse --short HEAD').toString().trim();
+const { cpu, cores, load } = benchMachine();
+const machine = `${cpu} × ${cores}, load ${load.map((l) => l.toFixed(2)).join(' ')}`;
+const commit = benchCommit().slice(0, 7);
 const command = `npx tsx bench/base-samplers.ts ${args.join(' ')}`.trim();
 console.log(table);
 console.log(

@@ -11,7 +11,6 @@
  * Prints a table; writes docs/results/gpu-runner-masking-<backend>.json and .md. Predictions
  * are recorded beside the measurements.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +31,7 @@ import {
   type TensorData,
 } from '@maskunet/gpu-runner';
 import { createNodeSession, writeEmoji32RandomModel } from '@maskunet/gpu-runner/node';
+import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -244,13 +244,8 @@ async function main(): Promise<void> {
     ],
     ['cold switch ≤ one step', cs.switchInSteps <= 1, `${cs.switchInSteps.toFixed(2)} steps`],
   ] as const;
-  const commit = execSync('git rev-parse HEAD').toString().trim();
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    node: process.version,
-    load: os.loadavg(),
-  };
+  const commit = benchCommit();
+  const machine = benchMachine();
   const md = [
     `# Masked inference benchmark (${backend})`,
     '',

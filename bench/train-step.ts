@@ -8,7 +8,6 @@
  * optimiser work of a step (gradient clipping, AdamW, EMA). Reports medians and the share of
  * forward, backward and optimiser in a step; writes docs/results/train-step.json and .md.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import {
 } from '@maskunet/gpu-runner';
 import { createNodeSession } from '@maskunet/gpu-runner/node';
 import { composeTextToImage, EMOJI32_UNET, emoji32TextEncoder } from '@maskunet/gpu-runner/train-internals';
+import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -150,13 +150,8 @@ const lines = [
   }),
 ];
 console.log(lines.join('\n'));
-const commit = execSync('git rev-parse HEAD').toString().trim();
-const machine = {
-  cpu: os.cpus()[0]?.model ?? 'unknown',
-  cores: os.cpus().length,
-  load: os.loadavg(),
-  node: process.version,
-};
+const commit = benchCommit();
+const machine = benchMachine();
 const parameterCount = all.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 const outDir = path.join(import.meta.dirname, '..', 'docs', 'results');
 mkdirSync(outDir, { recursive: true });

@@ -13,7 +13,6 @@
  * Writes docs/results/worker-serving.json and .md. Downloads are compared with the admin-only
  * `/v1/banks/:id/raw` route, a bare R2 pass-through on the same worker.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { MaskBank } from '@maskunet/mask-store';
 import { freePort } from '@maskunet/worker/dev';
 import { startLocalStack } from '../client/src/local/stack';
 import { MaskUnetClient } from '../client/src/sdk/client';
+import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -126,13 +126,8 @@ try {
       ).toFixed(1)} | ${((median(k) / median('total')) * 100).toFixed(0)}% |`,
   );
 
-  const commit = execSync('git rev-parse HEAD').toString().trim();
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    load: os.loadavg(),
-    node: process.version,
-  };
+  const commit = benchCommit();
+  const machine = benchMachine();
   const md = [
     '# Worker serving benchmark (local stack)',
     '',
