@@ -290,6 +290,20 @@ async function preview(
   }
 }
 
+/** A record's invocations; a record written before they were kept reads as one, its last command. */
+function recordedInvocations(record: TrainingRecord): Invocation[] {
+  return (
+    record.invocations ?? [
+      {
+        command: record.command,
+        fromStep: 0,
+        totalSteps: Number(record.settings.steps),
+        startedAt: 'unrecorded',
+      },
+    ]
+  );
+}
+
 /**
  * A checkpoint resumes only under the networks and seed it was trained with; the schedule
  * (steps), batch size and cadence may change between invocations and are recorded.
@@ -360,15 +374,7 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
     step = checkpoint.step;
     if (await exists(recordPath)) {
       const previous = JSON.parse(await readFile(recordPath, 'utf8')) as TrainingRecord;
-      const history = previous.invocations ?? [
-        {
-          command: previous.command,
-          fromStep: 0,
-          totalSteps: Number(previous.settings.steps),
-          startedAt: 'unrecorded',
-        },
-      ];
-      record = { ...previous, command, settings, invocations: history };
+      record = { ...previous, command, settings, invocations: recordedInvocations(previous) };
     }
     log(`resumed from step ${step}`);
   }
@@ -521,7 +527,12 @@ export async function exportBaseRun(
   await writeFile(join(outDir, 'training.json'), JSON.stringify(record, null, 1) + '\n');
   await writeFile(
     join(outDir, 'README.md'),
-    modelReadme(record, checkpoint.step, generation ?? EMOJI32_GENERATION_DEFAULTS, options.command),
+    modelReadme(
+      { ...record, invocations: recordedInvocations(record) },
+      checkpoint.step,
+      generation ?? EMOJI32_GENERATION_DEFAULTS,
+      options.command,
+    ),
   );
   log(`exported step ${checkpoint.step} (EMA weights) to ${outDir}`);
 }

@@ -5,20 +5,18 @@
  * the trainer wrote, never typed by hand.
  */
 import type { GenerationDefaults } from '../models/emoji32';
-import type { TrainingRecord } from './base-trainer';
+import type { Invocation, TrainingRecord } from './base-trainer';
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
 /** Markdown for `README.md` beside `model.json`. */
 export function modelReadme(
-  record: TrainingRecord,
+  record: TrainingRecord & { readonly invocations: readonly Invocation[] },
   exportedStep: number,
   generation: GenerationDefaults,
   exportCommand?: string,
 ): string {
-  const invocations = record.invocations ?? [
-    { command: record.command, fromStep: 0, totalSteps: Number(record.settings.steps), startedAt: '' },
-  ];
+  const invocations = record.invocations;
   const tail = record.lossCurve.slice(-10);
   const lastTrainLoss = mean(tail.map((p) => p.loss));
   const secondsPerStep = record.step > 0 ? record.wallSeconds / record.step : 0;
@@ -37,9 +35,7 @@ export function modelReadme(
     '',
     '| invocation | from step | total steps | started |',
     '|---|---:|---:|---|',
-    ...invocations.map(
-      (i) => `| \`${i.command}\` | ${i.fromStep} | ${i.totalSteps} | ${i.startedAt || 'unrecorded'} |`,
-    ),
+    ...invocations.map((i) => `| \`${i.command}\` | ${i.fromStep} | ${i.totalSteps} | ${i.startedAt} |`),
     '',
     `- Parameters: U-Net ${record.parameters.unet.toLocaleString('en-US')}, text encoder ${record.parameters.textEncoder.toLocaleString('en-US')}.`,
     `- Data: ${data}.`,
