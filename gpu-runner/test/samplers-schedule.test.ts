@@ -150,6 +150,44 @@ describe('inferenceTimesteps', () => {
   });
 });
 
+describe('rescaleBetasZeroSnr (Lin et al. 2024, Algorithm 1)', () => {
+  for (const betaSchedule of ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const) {
+    it(`${betaSchedule}: zero SNR at the last timestep, the first ᾱ kept, sqrt(ᾱ) an affine map of the original`, () => {
+      const original = createSchedule({ betaSchedule });
+      const rescaled = createSchedule({ betaSchedule, rescaleBetasZeroSnr: true });
+      const n = original.numTrainTimesteps;
+      expect(rescaled.rescaleBetasZeroSnr).toBe(true);
+      expect(rescaled.alphasCumprod[n - 1]).toBe(0);
+      expect(snr(rescaled, n - 1)).toBe(0);
+      // Float64 arithmetic throughout: 1e-12 relative leaves room for the cumulative products.
+      expectRelative(rescaled.alphasCumprod[0]!, original.alphasCumprod[0]!, 1e-12);
+      const r0 = Math.sqrt(original.alphasCumprod[0]!);
+      const rT = Math.sqrt(original.alphasCumprod[n - 1]!);
+      for (const t of [1, 10, 250, 500, 900, 998]) {
+        const expected = ((Math.sqrt(original.alphasCumprod[t]!) - rT) * r0) / (r0 - rT);
+        expectRelative(Math.sqrt(rescaled.alphasCumprod[t]!), expected, 1e-9);
+      }
+      for (let t = 1; t < n; t++)
+        expect(rescaled.alphasCumprod[t]!).toBeLessThan(rescaled.alphasCumprod[t - 1]!);
+    });
+  }
+
+  it('is read from a diffusers config', () => {
+    const settings = fromDiffusersConfig({
+      _class_name: 'DDIMScheduler',
+      beta_schedule: 'scaled_linear',
+      beta_start: 0.00085,
+      beta_end: 0.012,
+      rescale_betas_zero_snr: true,
+      prediction_type: 'v_prediction',
+      timestep_spacing: 'trailing',
+    });
+    expect(settings.schedule.alphasCumprod[999]).toBe(0);
+    expect(settings.predictionType).toBe('v_prediction');
+    expect(() => fromDiffusersConfig({ rescale_betas_zero_snr: 'yes' })).toThrow(TypeError);
+  });
+});
+
 describe('fromDiffusersConfig', () => {
   it("reads Stable Diffusion 1.5's scheduler_config.json", () => {
     const settings = fromDiffusersConfig({
@@ -175,7 +213,7 @@ describe('fromDiffusersConfig', () => {
   });
 
   it('refuses features it does not implement', () => {
-    expect(() => fromDiffusersConfig({ rescale_betas_zero_snr: true })).toThrow(/rescale_betas_zero_snr/);
+    expect(() => fromDiffusersConfig({ thresholding: true })).toThrow(/thresholding/);
     expect(() => fromDiffusersConfig({ trained_betas: [0.1] })).toThrow(RangeError);
     expect(() => fromDiffusersConfig({ beta_schedule: 'sigmoid' })).toThrow(/config.beta_schedule/);
   });

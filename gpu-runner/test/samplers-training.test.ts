@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addNoise,
+  cappedVelocityWeights,
   createSchedule,
   gaussianNoise,
   minSnrWeights,
@@ -76,5 +77,27 @@ describe('minSnrWeights', () => {
     expect(v[0]).toBeCloseTo(snrLow / (snrLow + 1), 12);
     expect(v[1]).toBeCloseTo(gamma / (snrHigh + 1), 12);
     expect(Array.from(minSnrWeights(schedule, [low, high], gamma, 'sample'))).toEqual([snrLow, gamma]);
+  });
+});
+
+describe('cappedVelocityWeights', () => {
+  const zeroSnr = createSchedule({ betaSchedule: 'squaredcos_cap_v2', rescaleBetasZeroSnr: true });
+
+  it('keeps weight 1 where SNR + 1 ≤ γ (including zero SNR) and caps SNR + 1 at γ above', () => {
+    const gamma = 5;
+    const timesteps = [999, 700, 0];
+    const weights = cappedVelocityWeights(zeroSnr, timesteps, gamma);
+    expect(weights[0]).toBe(1);
+    const mid = snr(zeroSnr, 700);
+    expect(mid + 1).toBeLessThan(gamma);
+    expect(weights[1]).toBe(1);
+    const top = snr(zeroSnr, 0);
+    expect(weights[2]).toBeCloseTo(gamma / (top + 1), 12);
+  });
+
+  it('is where plain Min-SNR-γ fails at zero SNR: v weight 0, ε weight undefined', () => {
+    expect(minSnrWeights(zeroSnr, [999], 5, 'v_prediction')[0]).toBe(0);
+    expect(() => minSnrWeights(zeroSnr, [999], 5, 'epsilon')).toThrow(/zero SNR/);
+    expect(() => cappedVelocityWeights(zeroSnr, [999], 0.5)).toThrow(RangeError);
   });
 });

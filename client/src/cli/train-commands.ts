@@ -4,6 +4,7 @@
  * weights as the shipped model package.
  */
 import {
+  BASE_RECIPES,
   DEFAULT_BASE_TRAINING,
   EMOJI32_GENERATION_DEFAULTS,
   exportBaseRun,
@@ -18,6 +19,7 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
     args,
     {
       run: { type: 'string' },
+      recipe: { type: 'string' },
       steps: { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
@@ -34,9 +36,13 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
   const d = DEFAULT_BASE_TRAINING;
   const maxThisRun = values['max-steps-this-run'];
   const maxImages = values['max-images'];
+  const recipe = values.recipe === undefined ? d.recipe : BASE_RECIPES[values.recipe];
+  if (recipe === undefined)
+    throw new CliError('usage', `--recipe is one of ${Object.keys(BASE_RECIPES).join(', ')}`);
   const record = await trainBase(
     {
       runDir: required(values.run, 'run'),
+      recipe,
       steps: integer(values.steps, 'steps', d.steps),
       batch: integer(values.batch, 'batch', d.batch),
       peakLr: number(values.lr, 'lr', d.peakLr),
@@ -71,9 +77,10 @@ export async function trainExportCommand(args: string[], print: Print): Promise<
     0,
   );
   const d = EMOJI32_GENERATION_DEFAULTS;
-  const checkpoint = values.checkpoint ?? 'latest';
-  if (checkpoint !== 'latest' && checkpoint !== 'best')
-    throw new CliError('usage', '--checkpoint is latest or best');
+  const named = values.checkpoint ?? 'latest';
+  const checkpoint =
+    named === 'latest' || named === 'best' ? named : /^[0-9]+$/.test(named) ? Number(named) : null;
+  if (checkpoint === null) throw new CliError('usage', '--checkpoint is latest, best or a snapshot step');
   await exportBaseRun(required(values.run, 'run'), required(values.out, 'out'), print, {
     generation: {
       steps: integer(values.steps, 'steps', d.steps),

@@ -9,6 +9,8 @@ import type { TextEncoderConfig } from '../text/text-encoder';
 import { buildVocabulary, type Vocabulary } from '../text/vocabulary';
 import type { EmojiEntry } from '../data/emoji-catalog';
 import type { ModelPackageInput } from '../pipeline/model-dir';
+import type { PredictionType } from '../samplers/prediction';
+import type { BetaSchedule } from '../samplers/schedule';
 
 export const EMOJI32_MODEL_ID = 'emoji32-base';
 
@@ -51,18 +53,80 @@ export const EMOJI32_GENERATION_DEFAULTS: GenerationDefaults = Object.freeze({
   guidance: 3,
 });
 
+/** How each sample's squared error is weighted in the training loss. */
+export type LossWeighting =
+  | { readonly kind: 'uniform' }
+  /** Min-SNR-γ (Hang et al. 2023), in the form diffusers' training scripts use. */
+  | { readonly kind: 'min-snr'; readonly gamma: number }
+  /** v-prediction only: min(SNR + 1, γ)/(SNR + 1) (see `cappedVelocityWeights`). */
+  | { readonly kind: 'capped-velocity'; readonly gamma: number };
+
+/**
+ * A base-model recipe: what the network predicts, on which noise schedule, with which loss
+ * weighting, under which package id. The networks (U-Net, text encoder) are the same for all.
+ */
+export interface BaseRecipe {
+  readonly name: string;
+  /** The id of the package it exports (and of the banks made for it). */
+  readonly modelId: string;
+  readonly predictionType: PredictionType;
+  readonly betaSchedule: BetaSchedule;
+  readonly rescaleBetasZeroSnr: boolean;
+  readonly lossWeighting: LossWeighting;
+}
+
+/**
+ * v1 (shipped as `emoji32-base`): ε-prediction on cosine betas. Only DDPM at 50–100 steps gave
+ * clean images — the cosine schedule's ᾱ₉₉₉ ≈ 1e-9 makes ε → x̂0 unstable at high noise, and
+ * deterministic samplers start there.
+ */
+export const EMOJI32_V1_RECIPE: BaseRecipe = Object.freeze({
+  name: 'v1',
+  modelId: EMOJI32_MODEL_ID,
+  predictionType: 'epsilon',
+  // Cosine betas: at 32×32 the linear schedule spends most steps on near-pure noise.
+  betaSchedule: 'squaredcos_cap_v2',
+  rescaleBetasZeroSnr: false,
+  lossWeighting: Object.freeze({ kind: 'uniform' }),
+});
+
+/**
+ * v2: v-prediction on the cosine schedule rescaled to zero terminal SNR (Lin et al. 2024), so
+ * the first step of a deterministic sampler sees pure noise, as in training, and predicts x̂0
+ * directly (v at ᾱ = 0 is −x0) instead of dividing an ε error by sqrt(ᾱ) ≈ 3e-5; loss weighted
+ * by {@link LossWeighting} `capped-velocity` with γ = 5 for faster convergence.
+ */
+export const EMOJI32_V2_RECIPE: BaseRecipe = Object.freeze({
+  name: 'v2',
+  modelId: 'emoji32-v2',
+  predictionType: 'v_prediction',
+  betaSchedule: 'squaredcos_cap_v2',
+  rescaleBetasZeroSnr: true,
+  lossWeighting: Object.freeze({ kind: 'capped-velocity', gamma: 5 }),
+});
+
+export const BASE_RECIPES: Readonly<Record<string, BaseRecipe>> = Object.freeze({
+  v1: EMOJI32_V1_RECIPE,
+  v2: EMOJI32_V2_RECIPE,
+});
+
 /** Everything but the configs that depend on the vocabulary. */
 export function emoji32Package(
   vocabulary: Vocabulary,
   provenance?: Record<string, unknown>,
   generation: GenerationDefaults = EMOJI32_GENERATION_DEFAULTS,
+  recipe: BaseRecipe = EMOJI32_V1_RECIPE,
 ): ModelPackageInput {
   return {
-    id: EMOJI32_MODEL_ID,
+    id: recipe.modelId,
     unet: EMOJI32_UNET,
     textEncoder: emoji32TextEncoder(vocabulary.size),
-    // Cosine betas: at 32×32 the linear schedule spends most steps on near-pure noise.
-    scheduler: { betaSchedule: 'squaredcos_cap_v2', numTrainTimesteps: 1000, predictionType: 'epsilon' },
+    scheduler: {
+      betaSchedule: recipe.betaSchedule,
+      numTrainTimesteps: 1000,
+      predictionType: recipe.predictionType,
+      ...(recipe.rescaleBetasZeroSnr ? { rescaleBetasZeroSnr: true } : {}),
+    },
     pixelSpace: true,
     defaults: { ...generation, bucketEdges: [0, 250, 500, 750, 1000] },
     ...(provenance === undefined ? {} : { provenance }),

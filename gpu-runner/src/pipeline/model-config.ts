@@ -6,8 +6,8 @@
  */
 import type { UNetConfig } from '../unet/config';
 import type { TextEncoderConfig } from '../text/text-encoder';
-import type { BetaSchedule } from '../samplers/schedule';
-import type { PredictionType } from '../samplers/prediction';
+import { BETA_SCHEDULES, type BetaSchedule } from '../samplers/schedule';
+import { PREDICTION_TYPES, type PredictionType } from '../samplers/prediction';
 import type { SamplerName } from '../samplers/timesteps';
 import { ModelError } from '../onnx/errors';
 
@@ -23,6 +23,8 @@ export interface ModelPackageConfig {
     readonly betaSchedule: BetaSchedule;
     readonly numTrainTimesteps: number;
     readonly predictionType: PredictionType;
+    /** diffusers' `rescale_betas_zero_snr`: the last timestep is pure noise. Default false. */
+    readonly rescaleBetasZeroSnr?: boolean;
   };
   /** Pixel-space models generate images directly; the sample is `[channels, size, size]` in [-1, 1]. */
   readonly pixelSpace: true;
@@ -65,6 +67,14 @@ export function parseModelConfig(text: string): ModelPackageConfig {
   const scheduler = config.scheduler;
   if (scheduler === undefined || typeof scheduler.numTrainTimesteps !== 'number')
     bad('scheduler is required');
+  if (!BETA_SCHEDULES.includes(scheduler.betaSchedule))
+    bad(`scheduler.betaSchedule must be one of ${BETA_SCHEDULES.join(', ')}`);
+  if (!PREDICTION_TYPES.includes(scheduler.predictionType))
+    bad(`scheduler.predictionType must be one of ${PREDICTION_TYPES.join(', ')}`);
+  if (scheduler.rescaleBetasZeroSnr !== undefined && typeof scheduler.rescaleBetasZeroSnr !== 'boolean')
+    bad('scheduler.rescaleBetasZeroSnr must be a boolean');
+  if (scheduler.rescaleBetasZeroSnr === true && scheduler.predictionType === 'epsilon')
+    bad('a zero-terminal-SNR schedule needs v_prediction or sample, not epsilon');
   const defaults = config.defaults;
   if (defaults === undefined || !Array.isArray(defaults.bucketEdges)) bad('defaults.bucketEdges is required');
   const files = config.files;

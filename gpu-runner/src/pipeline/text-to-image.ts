@@ -71,6 +71,7 @@ export class TextToImage {
     this.schedule = createSchedule({
       betaSchedule: parts.config.scheduler.betaSchedule,
       numTrainTimesteps: parts.config.scheduler.numTrainTimesteps,
+      rescaleBetasZeroSnr: parts.config.scheduler.rescaleBetasZeroSnr ?? false,
     });
   }
 

@@ -5,7 +5,7 @@
  * 0.0001 → 0.02, 1000 steps), as diffusers itself would. An absent `timestep_spacing` takes the
  * named class's default (leading for DDIM/DDPM/PNDM, linspace for DPM-Solver/Euler/LMS) and
  * otherwise ours; other absent keys take our defaults. Features we do not implement
- * (`trained_betas`, `rescale_betas_zero_snr`, `thresholding`) are refused rather than ignored.
+ * (`trained_betas`, `thresholding`) are refused rather than ignored.
  */
 import { PREDICTION_TYPES } from './prediction';
 import type { PredictionType } from './prediction';
@@ -13,7 +13,7 @@ import { BETA_SCHEDULES, DEFAULT_TRAIN_TIMESTEPS, createSchedule } from './sched
 import type { NoiseSchedule } from './schedule';
 import { TIMESTEP_SPACINGS } from './timesteps';
 import type { TimestepSpacing } from './timesteps';
-import { checkChoice, checkInteger, checkNumber } from './validate';
+import { checkBoolean, checkChoice, checkInteger, checkNumber } from './validate';
 
 /** Options for {@link sample} taken from a diffusers scheduler config. */
 export interface DiffusersSchedulerSettings {
@@ -43,7 +43,7 @@ export function fromDiffusersConfig(config: unknown): DiffusersSchedulerSettings
     throw new TypeError('config must be a JSON object');
   }
   const c = config as Record<string, unknown>;
-  for (const unsupported of ['trained_betas', 'rescale_betas_zero_snr', 'thresholding'] as const) {
+  for (const unsupported of ['trained_betas', 'thresholding'] as const) {
     const value = c[unsupported];
     if (value !== undefined && value !== null && value !== false) {
       throw new RangeError(`config.${unsupported} is not supported`);
@@ -63,6 +63,7 @@ export function fromDiffusersConfig(config: unknown): DiffusersSchedulerSettings
           betaStart: checkNumber('config.beta_start', c.beta_start ?? 0.0001, 0, 1),
           betaEnd: checkNumber('config.beta_end', c.beta_end ?? 0.02, 0, 1),
         }),
+    rescaleBetasZeroSnr: checkBoolean('config.rescale_betas_zero_snr', c.rescale_betas_zero_snr ?? false),
   });
   const className = typeof c._class_name === 'string' ? c._class_name : '';
   const classSpacing: TimestepSpacing | undefined = LEADING_BY_DEFAULT.has(className)

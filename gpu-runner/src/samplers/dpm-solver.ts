@@ -12,6 +12,13 @@ import { splitPrediction } from './prediction';
 import { alphaCumprodAfter, alphaCumprodAt } from './stepper';
 import type { StepContext, Stepper } from './stepper';
 
+/**
+ * ᾱ used in place of an exact 0 (a zero-terminal-SNR schedule's last timestep), as diffusers'
+ * DPMSolverMultistepScheduler does with `rescale_betas_zero_snr` ("close to 0 without being 0 so
+ * the first sigma is not inf"; fp16's smallest subnormal).
+ */
+export const ZERO_SNR_ALPHA_CUMPROD = 2 ** -24;
+
 /** diffusers applies `lower_order_final` below this many steps. */
 const LOWER_ORDER_FINAL_BELOW = 15;
 
@@ -27,7 +34,7 @@ export function dpmSolverStepper(context: StepContext): Stepper {
     },
     step(stepIndex, x, modelOutput) {
       [current, previous] = [previous, current];
-      const alphaProdS = alphaCumprodAt(context, stepIndex);
+      const alphaProdS = Math.max(alphaCumprodAt(context, stepIndex), ZERO_SNR_ALPHA_CUMPROD);
       const alphaProdT = alphaCumprodAfter(context, stepIndex);
       splitPrediction(context.predictionType, x, modelOutput, alphaProdS, current, null, context.clipSample);
       const alphaS = Math.sqrt(alphaProdS);

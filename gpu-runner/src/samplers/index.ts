@@ -44,7 +44,14 @@ export {
   UNIFORM_DOMAIN,
   MAX_STREAM_VALUES,
 } from './random';
-export { addNoise, velocity, trainingTarget, minSnrWeights, sampleTrainingTimesteps } from './training';
+export {
+  addNoise,
+  velocity,
+  trainingTarget,
+  minSnrWeights,
+  cappedVelocityWeights,
+  sampleTrainingTimesteps,
+} from './training';
 export type { TrainingTimestepOptions } from './training';
 export { fromDiffusersConfig } from './diffusers-config';
 export type { DiffusersSchedulerSettings } from './diffusers-config';

@@ -183,6 +183,11 @@ function plan(options: SampleOptions): Plan {
   }
 
   const predictionType = checkChoice('predictionType', options.predictionType ?? 'epsilon', PREDICTION_TYPES);
+  if (predictionType === 'epsilon' && schedule.alphasCumprod[timesteps[0]!] === 0) {
+    throw new RangeError(
+      `timestep ${timesteps[0]} has zero SNR: an 'epsilon' model cannot predict x0 there (use v_prediction)`,
+    );
+  }
   const setAlphaToOne = options.setAlphaToOne ?? true;
   if (typeof setAlphaToOne !== 'boolean') throw new TypeError('setAlphaToOne must be a boolean');
   const eta = checkNumber('eta', options.eta ?? 0, 0, 1);

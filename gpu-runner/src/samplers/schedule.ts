@@ -8,6 +8,11 @@
  * the tiny tail of the cosine schedule. One deliberate deviation: when `betaStart`/`betaEnd`
  * are omitted, `scaled_linear` defaults to Stable Diffusion's 0.00085 → 0.012 (its only common
  * use) where diffusers' constructor defaults to 0.0001 → 0.02 for every schedule.
+ *
+ * `rescaleBetasZeroSnr` is diffusers' option of the same name (Lin et al. 2024, "Common Diffusion
+ * Noise Schedules and Sample Steps are Flawed", Algorithm 1): sqrt(ᾱ) is shifted and scaled so
+ * the last timestep has ᾱ = 0 exactly (pure noise, zero SNR) and the first keeps its value. Only
+ * a model that can predict at zero SNR (v- or x0-prediction) can sample from it.
  */
 import { checkChoice, checkInteger, checkNumber } from './validate';
 
@@ -42,6 +47,8 @@ export interface ScheduleOptions {
   readonly betaStart?: number;
   /** Last beta (`linear`, `scaled_linear`). Default from {@link DEFAULT_BETA_RANGE}. */
   readonly betaEnd?: number;
+  /** Rescale so the last timestep has zero SNR (ᾱ = 0). Default false. */
+  readonly rescaleBetasZeroSnr?: boolean;
 }
 
 export interface NoiseSchedule {
@@ -50,11 +57,13 @@ export interface NoiseSchedule {
   /** The (betaStart, betaEnd) used; NaN for the cosine schedule. */
   readonly betaStart: number;
   readonly betaEnd: number;
+  /** Whether the betas were rescaled to zero terminal SNR (then ᾱ of the last timestep is 0). */
+  readonly rescaleBetasZeroSnr: boolean;
   /** β_t, t = 0 … numTrainTimesteps − 1. */
   readonly betas: Float64Array;
   /** α_t = 1 − β_t. */
   readonly alphas: Float64Array;
-  /** ᾱ_t = ∏_{s ≤ t} α_s, strictly decreasing, in (0, 1). */
+  /** ᾱ_t = ∏_{s ≤ t} α_s, strictly decreasing, in (0, 1) (the last one 0 under zero terminal SNR). */
   readonly alphasCumprod: Float64Array;
 }
 
@@ -75,6 +84,31 @@ function cosineBetas(n: number): Float64Array {
     betas[i] = Math.min(1 - alphaBar((i + 1) / n) / alphaBar(i / n), COSINE_MAX_BETA);
   }
   return betas;
+}
+
+/**
+ * diffusers' `rescale_zero_terminal_snr`: new betas whose sqrt(ᾱ) is the old one shifted to end at
+ * 0 and scaled to start at its old first value.
+ */
+function rescaleZeroTerminalSnr(betas: Float64Array): Float64Array {
+  const n = betas.length;
+  const rootAlphaBar = new Float64Array(n);
+  let product = 1;
+  for (let t = 0; t < n; t++) {
+    product *= 1 - betas[t]!;
+    rootAlphaBar[t] = Math.sqrt(product);
+  }
+  const first = rootAlphaBar[0]!;
+  const last = rootAlphaBar[n - 1]!;
+  const scale = first / (first - last);
+  const alphaBar = rootAlphaBar.map((r) => ((r - last) * scale) ** 2);
+  const out = new Float64Array(n);
+  out[0] = 1 - alphaBar[0]!;
+  for (let t = 1; t < n; t++) out[t] = 1 - alphaBar[t]! / alphaBar[t - 1]!;
+  // The shift makes the last ᾱ exactly 0 in exact arithmetic; pin it so rounding cannot leave
+  // a 1e-17 remainder (a tiny positive SNR where the schedule promises none).
+  out[n - 1] = 1;
+  return out;
 }
 
 /**
@@ -112,6 +146,9 @@ export function createSchedule(options: ScheduleOptions): NoiseSchedule {
       betas = linspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), n).map((b) => b * b);
     }
   }
+  const rescaleBetasZeroSnr = options.rescaleBetasZeroSnr ?? false;
+  if (typeof rescaleBetasZeroSnr !== 'boolean') throw new TypeError('rescaleBetasZeroSnr must be a boolean');
+  if (rescaleBetasZeroSnr) betas = rescaleZeroTerminalSnr(betas);
   const alphas = betas.map((b) => 1 - b);
   const alphasCumprod = new Float64Array(n);
   let product = 1;
@@ -119,7 +156,7 @@ export function createSchedule(options: ScheduleOptions): NoiseSchedule {
     product *= alphas[t]!;
     alphasCumprod[t] = product;
   }
-  if (!(alphasCumprod[n - 1]! > 0)) {
+  if (!rescaleBetasZeroSnr && !(alphasCumprod[n - 1]! > 0)) {
     throw new RangeError(`the schedule's last alphasCumprod underflows to ${alphasCumprod[n - 1]}`);
   }
   return Object.freeze({
@@ -127,6 +164,7 @@ export function createSchedule(options: ScheduleOptions): NoiseSchedule {
     numTrainTimesteps: n,
     betaStart,
     betaEnd,
+    rescaleBetasZeroSnr,
     betas,
     alphas,
     alphasCumprod,

@@ -113,8 +113,35 @@ export function minSnrWeights(
     const t = checkInteger(`timesteps[${i}]`, timesteps[i], 0, schedule.numTrainTimesteps - 1);
     const alphaCumprod = schedule.alphasCumprod[t]!;
     const ratio = alphaCumprod / (1 - alphaCumprod);
+    if (type === 'epsilon' && ratio === 0)
+      throw new RangeError(`timesteps[${i}] = ${t} has zero SNR, where an ε-prediction weight is undefined`);
     const clipped = Math.min(ratio, gamma);
     out[i] = type === 'epsilon' ? clipped / ratio : type === 'v_prediction' ? clipped / (ratio + 1) : clipped;
+  }
+  return out;
+}
+
+/**
+ * Loss weights for v-prediction that cap the v-loss's own effective SNR: the v-loss is the x0-loss
+ * times (SNR + 1), and this weight, min(SNR + 1, γ)/(SNR + 1), caps that factor at γ. Low-noise
+ * steps are down-weighted as Min-SNR-γ does (the speed-up of Hang et al. 2023), while high-noise
+ * steps keep the plain v-loss weight 1. Plain Min-SNR-γ, min(SNR, γ)/(SNR + 1), gives weight → 0
+ * as SNR → 0: under a zero-terminal-SNR schedule the steps that must learn the prompt's mean image
+ * (where every deterministic sampler starts) would hardly be trained.
+ */
+export function cappedVelocityWeights(
+  schedule: NoiseSchedule,
+  timesteps: ArrayLike<number>,
+  gamma: number,
+): Float64Array {
+  checkSchedule('schedule', schedule);
+  checkNumber('gamma', gamma, 1, Infinity);
+  const out = new Float64Array(timesteps.length);
+  for (let i = 0; i < timesteps.length; i++) {
+    const t = checkInteger(`timesteps[${i}]`, timesteps[i], 0, schedule.numTrainTimesteps - 1);
+    const alphaCumprod = schedule.alphasCumprod[t]!;
+    const factor = alphaCumprod / (1 - alphaCumprod) + 1;
+    out[i] = Math.min(factor, gamma) / factor;
   }
   return out;
 }

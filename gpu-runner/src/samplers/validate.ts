@@ -23,6 +23,12 @@ export function checkNumber(name: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/** Checks that `value` is a boolean and returns it. */
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+  return value;
+}
+
 /** Checks that `value` is one of `allowed` and returns it. */
 export function checkChoice<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);

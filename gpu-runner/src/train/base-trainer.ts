@@ -22,7 +22,10 @@ import {
   emoji32TextEncoder,
   emojiPrompt,
   EMOJI32_GENERATION_DEFAULTS,
+  EMOJI32_V1_RECIPE,
+  EMOJI32_V2_RECIPE,
   emojiVocabulary,
+  type BaseRecipe,
   type GenerationDefaults,
 } from '../models/emoji32';
 import { modelReadme } from './model-readme';
@@ -33,7 +36,13 @@ import { writeModelDir } from '../pipeline/model-dir';
 import { loadModelDir } from '../pipeline/model-dir';
 import { gaussianNoise, UniformStream } from '../samplers/random';
 import { createSchedule } from '../samplers/schedule';
-import { addNoise, sampleTrainingTimesteps } from '../samplers/training';
+import {
+  addNoise,
+  cappedVelocityWeights,
+  minSnrWeights,
+  sampleTrainingTimesteps,
+  trainingTarget,
+} from '../samplers/training';
 import { buildTextEncoder } from '../text/text-encoder';
 import { parseVocabulary, formatVocabulary, type Vocabulary } from '../text/vocabulary';
 import { buildUNet } from '../unet/unet';
@@ -42,11 +51,14 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { clipGradNorm } from './clip';
 import { composeTextToImage } from './compose';
 import { EmaModel } from './ema';
+import { TrainError } from './errors';
 import { warmupCosineSchedule } from './schedule';
 
 export interface BaseTrainOptions {
   /** Where checkpoints, the record and previews go. */
   readonly runDir: string;
+  /** Prediction type, noise schedule and loss weighting (and the exported package's id). */
+  readonly recipe: BaseRecipe;
   /** Total steps of the run (a resumed run continues up to this). */
   readonly steps: number;
   readonly batch: number;
@@ -68,7 +80,8 @@ export interface BaseTrainOptions {
 }
 
 export const DEFAULT_BASE_TRAINING: Omit<BaseTrainOptions, 'runDir' | 'log'> = Object.freeze({
-  steps: 4500,
+  recipe: EMOJI32_V2_RECIPE,
+  steps: 5000,
   batch: 64,
   peakLr: 5e-4,
   warmupSteps: 200,
@@ -133,6 +146,14 @@ interface Setup {
   readonly gradModel: Uint8Array;
 }
 
+/** Name of the per-sample loss-weight input of the training graph (absent for uniform weighting). */
+const LOSS_WEIGHT_INPUT = 'loss_weight';
+
+/** The recipe a checkpoint was trained with: runs saved before recipes existed are v1's. */
+function savedRecipe(settings: Readonly<Record<string, unknown>>): BaseRecipe {
+  return (settings.recipe as BaseRecipe | undefined) ?? EMOJI32_V1_RECIPE;
+}
+
 async function setup(options: BaseTrainOptions): Promise<Setup> {
   const catalog = emojiCatalog({ style: 'google' });
   const vocabPath = join(options.runDir, 'vocab.json');
@@ -148,6 +169,7 @@ async function setup(options: BaseTrainOptions): Promise<Setup> {
   const forward = appendMseLoss(composeTextToImage(text.model, unet.model), {
     output: 'out_sample',
     target: 'target',
+    ...(options.recipe.lossWeighting.kind === 'uniform' ? {} : { sampleWeights: LOSS_WEIGHT_INPUT }),
   });
   const wrt = [...text.parameters, ...unet.parameters].map((p) => p.graphName);
   const gradModel = writeModel(
@@ -203,7 +225,11 @@ function makeBatch(
   data: { entry: EmojiEntry; pixels: Float32Array }[],
   training: boolean,
 ): Batch {
-  const schedule = createSchedule({ betaSchedule: 'squaredcos_cap_v2' });
+  const recipe = options.recipe;
+  const schedule = createSchedule({
+    betaSchedule: recipe.betaSchedule,
+    rescaleBetasZeroSnr: recipe.rescaleBetasZeroSnr,
+  });
   const size = 3 * 32 * 32;
   const batch = options.batch;
   const stepSeed = (options.seed * 100_003 + step) >>> 0;
@@ -222,8 +248,19 @@ function makeBatch(
   const timesteps = sampleTrainingTimesteps(schedule, batch, stepSeed, { stream: 3 });
   const noise = gaussianNoise(batch * size, stepSeed, 5);
   const noisy = addNoise(schedule, x0, noise, timesteps);
+  const target = trainingTarget(recipe.predictionType, schedule, x0, noise, timesteps);
+  const weighting = recipe.lossWeighting;
+  const weights =
+    weighting.kind === 'uniform'
+      ? null
+      : weighting.kind === 'min-snr'
+        ? minSnrWeights(schedule, timesteps, weighting.gamma, recipe.predictionType)
+        : cappedVelocityWeights(schedule, timesteps, weighting.gamma);
   return {
     feeds: {
+      ...(weights === null
+        ? {}
+        : { [LOSS_WEIGHT_INPUT]: { type: 'float32', data: Float32Array.from(weights), dims: [batch] } }),
       input_ids: {
         type: 'int64',
         data: setup.vocabulary.encodeBatch(prompts),
@@ -231,7 +268,7 @@ function makeBatch(
       },
       sample: { type: 'float32', data: noisy, dims: [batch, 3, 32, 32] },
       timestep: { type: 'float32', data: Float32Array.from(timesteps), dims: [batch] },
-      target: { type: 'float32', data: noise, dims: [batch, 3, 32, 32] },
+      target: { type: 'float32', data: target, dims: [batch, 3, 32, 32] },
     },
   };
 }
@@ -252,11 +289,12 @@ export async function exportBaseModel(
   setup: Pick<Setup, 'vocabulary' | 'unetParams' | 'textParams'>,
   params: ReadonlyMap<string, Float32Array>,
   provenance: Record<string, unknown>,
-  generation?: GenerationDefaults,
+  generation: GenerationDefaults | undefined,
+  recipe: BaseRecipe,
 ): Promise<void> {
   await writeModelDir(
     dir,
-    emoji32Package(setup.vocabulary, provenance, generation),
+    emoji32Package(setup.vocabulary, provenance, generation, recipe),
     { unet: weightMap(setup.unetParams, params), textEncoder: weightMap(setup.textParams, params) },
     setup.vocabulary,
   );
@@ -269,7 +307,7 @@ async function preview(
   step: number,
 ): Promise<string> {
   const dir = join(options.runDir, 'preview-model');
-  await exportBaseModel(dir, setup, params, { preview: true, step });
+  await exportBaseModel(dir, setup, params, { preview: true, step }, undefined, options.recipe);
   const { pipeline } = await loadModelDir(dir, 'cpu', { threads: options.threads });
   try {
     const picks = setup.heldout.filter((_, i) => i % Math.ceil(setup.heldout.length / 16) === 0).slice(0, 16);
@@ -309,11 +347,21 @@ function recordedInvocations(record: TrainingRecord): Invocation[] {
  * (steps), batch size and cadence may change between invocations and are recorded.
  */
 function checkResumable(saved: Readonly<Record<string, unknown>>, now: Record<string, unknown>): void {
+  const savedRecipeName = savedRecipe(saved).name;
+  const recipeName = (now.recipe as BaseRecipe).name;
+  if (JSON.stringify(savedRecipe(saved)) !== JSON.stringify(now.recipe))
+    throw new TrainError(
+      'not_resumable',
+      `cannot resume: the checkpoint was trained with recipe ${savedRecipeName}, this run asks for ${recipeName}`,
+    );
   for (const key of ['unet', 'textEncoder', 'seed', 'maxImagesPerSplit'] as const) {
     const a = JSON.stringify(saved[key] ?? null);
     const b = JSON.stringify(now[key] ?? null);
     if (a !== b)
-      throw new Error(`cannot resume: the checkpoint was trained with ${key} ${a}, this run asks for ${b}`);
+      throw new TrainError(
+        'not_resumable',
+        `cannot resume: the checkpoint was trained with ${key} ${a}, this run asks for ${b}`,
+      );
   }
 }
 
@@ -425,7 +473,10 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
       );
       const loss = (out.loss!.data as Float32Array)[0]!;
       if (!Number.isFinite(loss))
-        throw new Error(`loss is ${loss} at step ${step}; stopping before the weights are damaged`);
+        throw new TrainError(
+          'diverged',
+          `loss is ${loss} at step ${step}; stopping before the weights are damaged`,
+        );
       const clip = clipGradNorm(grads, options.maxGradNorm);
       const lr = optimizer.step(grads);
       ema.step(params);
@@ -469,6 +520,16 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
         const file = await preview(s, options, weights, step);
         record.previews.push(file);
         log(`step ${step}: held-out loss (EMA) ${heldout.toFixed(4)}, preview ${file}`);
+        // Every evaluated step is kept, so the evaluation harness can choose among them.
+        await mkdir(join(options.runDir, 'snapshots'), { recursive: true });
+        await saveCheckpoint(join(options.runDir, 'snapshots', `${snapshotName(step)}.safetensors`), {
+          step,
+          params: weights,
+          optimizer: { tensors: {}, scalars: {} },
+          ema: { tensors: {}, scalars: {} },
+          settings,
+          kind: 'ema-snapshot',
+        });
         if (record.best === undefined || heldout < record.best.loss) {
           record.best = { step, loss: heldout };
           await save(join(options.runDir, 'best.safetensors'));
@@ -483,13 +544,21 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
   }
 }
 
+/** File stem of the snapshot kept at `step` (`snapshots/step-004500.safetensors`). */
+export function snapshotName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
+
 export interface ExportOptions {
   /** Sampler defaults written into `model.json` (emoji32's built-in ones when absent). */
   readonly generation?: GenerationDefaults;
   /** The export command line, recorded in the package's README. */
   readonly command?: string;
-  /** `latest` (default): the run's last checkpoint; `best`: the one with the lowest held-out loss. */
-  readonly checkpoint?: 'latest' | 'best';
+  /**
+   * `latest` (default): the run's last checkpoint; `best`: the one with the lowest held-out loss;
+   * a step number: the snapshot kept at that step (`snapshots/step-NNNNNN.safetensors`).
+   */
+  readonly checkpoint?: 'latest' | 'best' | number;
 }
 
 /**
@@ -503,15 +572,25 @@ export async function exportBaseRun(
   options: ExportOptions = {},
 ): Promise<void> {
   const generation = options.generation;
-  const file = options.checkpoint === 'best' ? 'best.safetensors' : 'checkpoint.safetensors';
+  const file =
+    options.checkpoint === 'best'
+      ? 'best.safetensors'
+      : typeof options.checkpoint === 'number'
+        ? join('snapshots', `${snapshotName(options.checkpoint)}.safetensors`)
+        : 'checkpoint.safetensors';
+  if (!(await exists(join(runDir, file))))
+    throw new TrainError('no_checkpoint', `${join(runDir, file)} does not exist`);
   const checkpoint = await loadCheckpoint(join(runDir, file));
+  const recipe = savedRecipe(checkpoint.settings);
   const vocabulary = parseVocabulary(await readFile(join(runDir, 'vocab.json'), 'utf8'));
   const text = buildTextEncoder(emoji32TextEncoder(vocabulary.size), { parameters: 'inputs' });
   const unet = buildUNet(EMOJI32_UNET, { parameters: 'inputs' });
   const params = new Map(checkpoint.params);
-  const ema = new EmaModel(params);
-  ema.loadState(checkpoint.ema);
-  ema.copyTo(params);
+  if (checkpoint.kind !== 'ema-snapshot') {
+    const ema = new EmaModel(params);
+    ema.loadState(checkpoint.ema);
+    ema.copyTo(params);
+  }
   const record = JSON.parse(await readFile(join(runDir, 'record.json'), 'utf8')) as TrainingRecord;
   await exportBaseModel(
     outDir,
@@ -521,8 +600,10 @@ export async function exportBaseRun(
       trainingRecord: 'training.json',
       step: checkpoint.step,
       weights: 'EMA',
+      recipe: recipe.name,
     },
     generation,
+    recipe,
   );
   await writeFile(join(outDir, 'training.json'), JSON.stringify(record, null, 1) + '\n');
   await writeFile(
@@ -531,6 +612,7 @@ export async function exportBaseRun(
       { ...record, invocations: recordedInvocations(record) },
       checkpoint.step,
       generation ?? EMOJI32_GENERATION_DEFAULTS,
+      recipe,
       options.command,
     ),
   );

@@ -15,6 +15,11 @@ export interface Checkpoint {
   readonly ema: TrainingState;
   /** JSON-serialisable settings of the run (checked on resume). */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * `ema-snapshot`: `params` are the EMA weights at `step` and there is no optimiser or EMA
+   * state (a quarter of a full checkpoint; kept to choose the shipped step from, not to resume).
+   */
+  readonly kind?: 'full' | 'ema-snapshot';
 }
 
 function bytesOf(array: Float32Array): Uint8Array {
@@ -38,6 +43,7 @@ export async function saveCheckpoint(path: string, checkpoint: Checkpoint): Prom
     optimizer_scalars: JSON.stringify(checkpoint.optimizer.scalars),
     ema_scalars: JSON.stringify(checkpoint.ema.scalars),
     settings: JSON.stringify(checkpoint.settings),
+    kind: checkpoint.kind ?? 'full',
   };
   const temp = `${path}.tmp-${process.pid}`;
   await writeFile(temp, writeSafetensors(tensors, metadata));
@@ -69,5 +75,6 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     },
     ema: { tensors: ema, scalars: JSON.parse(meta.ema_scalars ?? '{}') as Record<string, number> },
     settings: JSON.parse(meta.settings ?? '{}') as Record<string, unknown>,
+    kind: meta.kind === 'ema-snapshot' ? 'ema-snapshot' : 'full',
   };
 }

@@ -27,3 +27,22 @@ export class OptimizerError extends Error {
 export function isOptimizerError(error: unknown, code?: OptimizerErrorCode): error is OptimizerError {
   return error instanceof OptimizerError && (code === undefined || error.code === code);
 }
+
+/** Stable codes carried by {@link TrainError}: refusals a user of `maskunet train` sees. */
+export type TrainErrorCode =
+  /** A run directory's checkpoint was trained under other networks, seed or recipe. */
+  | 'not_resumable'
+  /** The asked-for checkpoint or snapshot is not in the run directory. */
+  | 'no_checkpoint'
+  /** The loss became NaN or infinite; the run stops before saving damaged weights. */
+  | 'diverged';
+
+export class TrainError extends Error {
+  override readonly name = 'TrainError';
+  constructor(
+    readonly code: TrainErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

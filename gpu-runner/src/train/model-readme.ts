@@ -4,7 +4,7 @@
  * held-out loss), from the run's own record — so the numbers beside the weights are the ones
  * the trainer wrote, never typed by hand.
  */
-import type { GenerationDefaults } from '../models/emoji32';
+import type { BaseRecipe, GenerationDefaults } from '../models/emoji32';
 import type { Invocation, TrainingRecord } from './base-trainer';
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
@@ -14,6 +14,7 @@ export function modelReadme(
   record: TrainingRecord & { readonly invocations: readonly Invocation[] },
   exportedStep: number,
   generation: GenerationDefaults,
+  recipe: BaseRecipe,
   exportCommand?: string,
 ): string {
   const invocations = record.invocations;
@@ -24,7 +25,7 @@ export function modelReadme(
     .map(([key, value]) => `${key} ${String(value)}`)
     .join(', ');
   const lines = [
-    '# emoji32-base',
+    `# ${recipe.modelId}`,
     '',
     'A text-conditioned pixel-space U-Net (32×32 RGB, diffusers UNet2DConditionModel layout with',
     'cross-attention) and its text encoder, trained from scratch by this project on emoji.',
@@ -40,7 +41,8 @@ export function modelReadme(
     `- Parameters: U-Net ${record.parameters.unet.toLocaleString('en-US')}, text encoder ${record.parameters.textEncoder.toLocaleString('en-US')}.`,
     `- Data: ${data}.`,
     `- Steps: ${record.step}, ${(record.wallSeconds / 3600).toFixed(2)} h of steps (${secondsPerStep.toFixed(2)} s/step on average, on the machine that ran it).`,
-    `- Training loss (ε MSE, mean of the last ${tail.length} logged windows): ${lastTrainLoss.toFixed(4)}.`,
+    `- Recipe ${recipe.name}: ${recipe.predictionType} prediction, ${recipe.betaSchedule} betas${recipe.rescaleBetasZeroSnr ? ' rescaled to zero terminal SNR' : ''}, loss weighting ${recipe.lossWeighting.kind}${'gamma' in recipe.lossWeighting ? ` (γ = ${recipe.lossWeighting.gamma})` : ''}.`,
+    `- Training loss (${recipe.predictionType} MSE${recipe.lossWeighting.kind === 'uniform' ? '' : ', weighted'}, mean of the last ${tail.length} logged windows): ${lastTrainLoss.toFixed(4)}.`,
     '',
     '| step | held-out loss (EMA weights) |',
     '|---:|---:|',
