@@ -1,5 +1,5 @@
 // One Vitest run for the whole repository: the Node-side packages, the worker inside workerd
-// (@cloudflare/vitest-pool-workers: real D1, R2 and Durable Objects from worker/wrangler.toml,
+// (@cloudflare/vitest-pool-workers: real D1, R2 and Durable Objects from wrangler.toml,
 // with test-sized limits below), and the cross-package end-to-end tests under test/ (Node,
 // `wrangler dev` + the real runner client).
 import { defineConfig } from 'vitest/config';
@@ -15,6 +15,8 @@ export default defineConfig({
             'mask-store/test/**/*.test.ts',
             'gpu-runner/test/**/*.test.ts',
             'client/test/**/*.test.ts',
+            'cli/test/**/*.test.ts',
+            'trainer/test/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 60_000,
@@ -23,7 +25,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(async () => ({
-            wrangler: { configPath: './worker/wrangler.toml' },
+            wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations('./worker/migrations'),

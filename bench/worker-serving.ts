@@ -17,9 +17,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MaskBank } from '@maskunet/mask-store';
-import { freePort } from '@maskunet/worker/dev';
-import { startLocalStack } from '../client/src/local/stack';
-import { MaskUnetClient } from '../client/src/sdk/client';
+import { freePort, startLocalStack } from '@maskunet/cli/local';
+import { MaskUnetClient } from '@maskunet/client';
 import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);

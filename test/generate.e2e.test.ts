@@ -12,10 +12,10 @@ import type { MaskBank } from '@maskunet/mask-store';
 import { encodeBank, parseLayoutJson } from '@maskunet/mask-store';
 import { SeededRandom, encodePng, tensorToImage } from '@maskunet/gpu-runner';
 import { loadModelDir, writeEmoji32RandomModel } from '@maskunet/gpu-runner/node';
-import { startLocalWorker, type LocalWorker } from '@maskunet/worker/dev';
+import { startLocalWorker, type LocalWorker } from '@maskunet/cli/local';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MaskUnetClient } from '../client/src/sdk/client';
+import { MaskUnetClient } from '@maskunet/client';
 import { freePort } from './helpers';
 
 const root = join(import.meta.dirname, '..');

@@ -1,2 +1,2 @@
 /** Shared helpers of the cross-package tests. */
-export { freePort } from '@maskunet/worker/dev';
+export { freePort } from '@maskunet/cli/local';

@@ -1,6 +1,6 @@
 /** The local worker launcher refuses a busy port instead of talking to whatever listens there. */
 import { createServer } from 'node:net';
-import { startLocalWorker } from '@maskunet/worker/dev';
+import { startLocalWorker } from '@maskunet/cli/local';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers';
 

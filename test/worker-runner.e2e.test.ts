@@ -21,7 +21,7 @@ import type {
   UploadBankResponse,
   Variant,
 } from '@maskunet/worker/contract';
-import { startLocalWorker, type LocalWorker } from '@maskunet/worker/dev';
+import { startLocalWorker, type LocalWorker } from '@maskunet/cli/local';
 import { freePort } from './helpers';
 
 const LAYOUT: MaskLayout = {

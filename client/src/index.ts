@@ -1,6 +1,5 @@
 /**
- * Public surface of the client package. The SDK and the bank cache arrive with the client
- * issue; for now it exposes the CLI entry so other tools can run it in-process.
+ * Public surface of the client package: the typed SDK for API v1 (browser and Node) and its SSE
+ * reader. Browser-safe: nothing here imports `node:` or a native binding.
  */
-export { main as runCli } from './cli/main';
-export { describeBank } from './cli/bank-commands';
+export * from './sdk/index';

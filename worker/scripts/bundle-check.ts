@@ -14,7 +14,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { OFFLINE_ENV, WORKER_DIR } from './dev';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Keeps wrangler from reaching out (metrics, request.cf data); as the local launcher sets it. */
+const OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
 
 /** Workers Free plan: 3 MiB after compression. */
 export const FREE_PLAN_LIMIT_BYTES = 3 * 1024 * 1024;
@@ -37,10 +41,10 @@ export interface BundleReport {
 export function checkBundle(limitBytes = FREE_PLAN_LIMIT_BYTES): BundleReport {
   const outdir = mkdtempSync(join(tmpdir(), 'maskunet-bundle-'));
   try {
-    const require = createRequire(join(WORKER_DIR, 'package.json'));
+    const require = createRequire(join(REPO_ROOT, 'worker', 'package.json'));
     const wrangler = join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
     const result = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
-      cwd: WORKER_DIR,
+      cwd: REPO_ROOT,
       env: { ...process.env, ...OFFLINE_ENV },
       encoding: 'utf8',
     });

@@ -1,10 +1,10 @@
 /**
  * The local start path of the worker, with nothing outside the machine: writes
- * worker/.dev.vars with generated ADMIN_KEY / RUNNER_TOKEN when absent (never committed),
+ * .dev.vars (beside the root wrangler.toml) with generated ADMIN_KEY / RUNNER_TOKEN when absent (never committed),
  * applies the D1 migrations to the local state directory, starts `wrangler dev` (workerd)
  * with the offline environment, waits until it answers, and stops it — the whole process
  * group — on stop(), SIGINT or SIGTERM. `startLocalWorker` is what the root `npm start` and
- * the end-to-end tests call; `tsx worker/scripts/dev.ts` runs it in the foreground.
+ * the end-to-end tests call; `npm run worker:dev` runs it in the foreground.
  */
 import { createServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,9 +14,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const WORKER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const REPO_ROOT = resolve(WORKER_DIR, '..');
-const CONFIG = join(WORKER_DIR, 'wrangler.toml');
+/** The repository root: where wrangler.toml, .dev.vars and `.state/` live. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const CONFIG = join(REPO_ROOT, 'wrangler.toml');
 const DATABASE = 'maskunet';
 
 /** Environment that keeps wrangler from reaching out (metrics, Cloudflare's request.cf data). */
@@ -51,7 +51,7 @@ export interface LocalWorker {
 }
 
 function wranglerBin(): string {
-  const require = createRequire(join(WORKER_DIR, 'package.json'));
+  const require = createRequire(join(REPO_ROOT, 'worker', 'package.json'));
   return join(dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
 }
 
@@ -64,8 +64,8 @@ function parseDevVars(text: string): Map<string, string> {
   return vars;
 }
 
-/** Reads worker/.dev.vars, adding generated ADMIN_KEY / RUNNER_TOKEN when missing. */
-export function ensureDevVars(path = join(WORKER_DIR, '.dev.vars')): {
+/** Reads .dev.vars, adding generated ADMIN_KEY / RUNNER_TOKEN when missing. */
+export function ensureDevVars(path = join(REPO_ROOT, '.dev.vars')): {
   adminKey: string;
   runnerToken: string;
 } {
@@ -88,7 +88,7 @@ export function ensureDevVars(path = join(WORKER_DIR, '.dev.vars')): {
 function run(args: string[], stdio: 'inherit' | 'ignore'): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [wranglerBin(), ...args], {
-      cwd: WORKER_DIR,
+      cwd: REPO_ROOT,
       env: { ...process.env, ...OFFLINE_ENV },
       stdio: ['ignore', stdio, stdio === 'inherit' ? 'inherit' : 'pipe'],
     });
@@ -212,7 +212,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       ...varArgs,
     ],
     {
-      cwd: WORKER_DIR,
+      cwd: REPO_ROOT,
       env: { ...process.env, ...OFFLINE_ENV },
       stdio: ['ignore', stdio, stdio],
       detached: true,
@@ -240,12 +240,12 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
   return { url, adminKey, runnerToken, stop };
 }
 
-// `tsx worker/scripts/dev.ts [--port N]`: run in the foreground until SIGINT/SIGTERM.
+// `tsx cli/src/local/worker-process.ts [--port N]`: run in the foreground until SIGINT/SIGTERM.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const portFlag = process.argv.indexOf('--port');
   const port = portFlag > 0 ? Number(process.argv[portFlag + 1]) : undefined;
   const worker = await startLocalWorker(port === undefined ? {} : { port });
-  console.log(`worker ready on ${worker.url} (admin key and runner token in worker/.dev.vars)`);
+  console.log(`worker ready on ${worker.url} (admin key and runner token in .dev.vars)`);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

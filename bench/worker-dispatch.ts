@@ -5,15 +5,15 @@
  * RunnerClients running the model-free pattern handler — so the numbers are the serving
  * overhead, not image generation. Prints a table; `--json <file>` writes the numbers.
  *
- *   tsx worker/scripts/bench-dispatch.ts [--jobs 100] [--concurrency 8] [--runners 2] [--json out.json]
+ *   tsx bench/worker-dispatch.ts [--jobs 100] [--concurrency 8] [--runners 2] [--json out.json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBank, type MaskLayout } from '@maskunet/mask-store';
 import { createPatternHandler, RunnerClient } from '@maskunet/gpu-runner/service';
-import type { CreateTenantResponse, Variant } from '../src/contract/api';
-import { freePort, startLocalWorker } from './dev';
+import type { CreateTenantResponse, Variant } from '@maskunet/worker/contract';
+import { freePort, startLocalWorker } from '@maskunet/cli/local';
 
 function flag(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -212,7 +212,7 @@ try {
 
   const report = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
-    command: `tsx worker/scripts/bench-dispatch.ts --jobs ${JOBS} --concurrency ${CONCURRENCY} --runners ${RUNNERS}`,
+    command: `tsx bench/worker-dispatch.ts --jobs ${JOBS} --concurrency ${CONCURRENCY} --runners ${RUNNERS}`,
     bank: {
       layout: '16 layers × 640×640, 2 buckets, keep 0.9',
       bytes: bankA.bytes.length,

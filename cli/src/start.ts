@@ -8,9 +8,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { decodePng, encodePng, upscale } from '@maskunet/gpu-runner';
 import { startLocalStack } from './local/stack';
-import { MaskUnetClient } from './sdk/client';
+import { REPO_ROOT } from './local/worker-process';
+import { MaskUnetClient } from '@maskunet/client';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = REPO_ROOT;
 const log = (line: string) => console.log(line);
 const noRun = process.argv.includes('--no-wait');
 

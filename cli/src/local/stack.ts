@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { encodeBank, MaskBank, parseLayoutJson, type MaskLayout } from '@maskunet/mask-store';
 import { SeededRandom, parseModelConfig, type ModelPackageConfig } from '@maskunet/gpu-runner';
 import { writeEmoji32RandomModel } from '@maskunet/gpu-runner/node';
-import { startLocalWorker } from '@maskunet/worker/dev';
-import { MaskUnetApiError, MaskUnetClient } from '../sdk/client';
+import { startLocalWorker } from './worker-process';
+import { MaskUnetApiError, MaskUnetClient } from '@maskunet/client';
 import { startLocalRunner, type LocalRunner } from './runner';
 
 export interface DemoTenant {

@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatLayoutJson, masksToSafetensors, type MaskLayout } from '@maskunet/mask-store';
-import { main } from './cli/main';
+import { main } from './commands/main';
 
 function sd15Layout(): MaskLayout {
   const layers: { name: string; shape: [number, number] }[] = [];
