@@ -18,15 +18,8 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  appendMseLoss,
-  buildGradientGraph,
-  createRng,
-  OrtModelSession,
-  type HostTensor,
-} from '../gpu-runner/src/autodiff/index';
-import { ModelKit } from '../gpu-runner/src/autodiff/model-kit';
-import type { onnx } from '../gpu-runner/src/autodiff/proto';
+import type { OnnxTypes as onnx, TensorData } from '@maskunet/gpu-runner';
+import { appendMseLoss, buildGradientGraph, createRng, ModelKit, modelSession } from '@maskunet/trainer';
 
 interface Args {
   batch: number;
@@ -277,7 +270,7 @@ async function main(): Promise<void> {
 
   const rng = createRng(2);
   const { batch } = args;
-  const feeds: Record<string, HostTensor> = {
+  const feeds: Record<string, TensorData> = {
     sample: {
       type: 'float32',
       dims: [batch, 4, 32, 32],
@@ -297,8 +290,8 @@ async function main(): Promise<void> {
   for (const [name, p] of net.params) feeds[name] = { type: 'float32', dims: p.dims, data: p.data };
 
   const sessionStart = performance.now();
-  const forward = await OrtModelSession.create(net.model, { intraOpNumThreads: args.threads });
-  const training = await OrtModelSession.create(train, { intraOpNumThreads: args.threads });
+  const forward = await modelSession(net.model, { threads: args.threads });
+  const training = await modelSession(train, { threads: args.threads });
   const sessionMs = performance.now() - sessionStart;
   const forwardTimes: { wall: number; cpu: number }[] = [];
   const trainTimes: { wall: number; cpu: number }[] = [];
@@ -350,14 +343,14 @@ async function main(): Promise<void> {
 
   if (args.profile) {
     const prefix = path.join(os.tmpdir(), `autodiff-step-${process.pid}`);
-    const profiled = await OrtModelSession.create(train, {
-      intraOpNumThreads: args.threads,
+    const profiled = await modelSession(train, {
+      threads: args.threads,
       profileFilePrefix: prefix,
     });
     try {
       await profiled.run(feeds);
       await profiled.run(feeds);
-      profiled.endProfiling();
+      profiled.endProfiling?.();
     } finally {
       await profiled.release();
     }

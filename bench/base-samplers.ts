@@ -18,7 +18,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodePng, tensorToImage, tileImages, upscale, type SamplerName } from '@maskunet/gpu-runner';
-import { emojiCatalog, loadEmojiTensor, loadModelDir, type EmojiEntry } from '@maskunet/gpu-runner/node';
+import { loadModelDir } from '@maskunet/gpu-runner/node';
+import { emojiCatalog, loadEmojiTensor, type EmojiEntry } from '@maskunet/trainer';
 import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);

@@ -30,7 +30,8 @@ import {
   type PreparedMasks,
   type TensorData,
 } from '@maskunet/gpu-runner';
-import { createNodeSession, writeEmoji32RandomModel } from '@maskunet/gpu-runner/node';
+import { createNodeSession } from '@maskunet/gpu-runner/node';
+import { writeEmoji32RandomModel } from '@maskunet/trainer';
 import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);

@@ -12,22 +12,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AdamW,
-  EmaModel,
   SeededRandom,
-  appendMseLoss,
-  buildGradientGraph,
   buildTextEncoder,
   buildUNet,
-  clipGradNorm,
-  gradientName,
   randomWeights,
   toGraphLayout,
   writeModel,
   type TensorData,
 } from '@maskunet/gpu-runner';
 import { createNodeSession } from '@maskunet/gpu-runner/node';
-import { composeTextToImage, EMOJI32_UNET, emoji32TextEncoder } from '@maskunet/gpu-runner/train-internals';
+import {
+  AdamW,
+  EmaModel,
+  appendMseLoss,
+  buildGradientGraph,
+  clipGradNorm,
+  composeTextToImage,
+  EMOJI32_UNET,
+  emoji32TextEncoder,
+  gradientName,
+} from '@maskunet/trainer';
 import { benchCommit, benchMachine } from './run-context';
 
 const args = process.argv.slice(2);
@@ -54,16 +58,8 @@ const buildMs = performance.now() - buildStart;
 const params = new Map<string, Float32Array>();
 const weights = randomWeights(all, 1);
 for (const p of all) params.set(p.graphName, toGraphLayout(p, weights.get(p.name)!.data));
-const forwardSession = await createNodeSession(
-  writeModel(forward as Parameters<typeof writeModel>[0]),
-  'cpu',
-  { threads },
-);
-const trainSession = await createNodeSession(
-  writeModel(training as Parameters<typeof writeModel>[0]),
-  'cpu',
-  { threads },
-);
+const forwardSession = await createNodeSession(writeModel(forward), 'cpu', { threads });
+const trainSession = await createNodeSession(writeModel(training), 'cpu', { threads });
 const optimizer = new AdamW(params, { lr: 1e-4 });
 const ema = new EmaModel(params, { decay: 0.999 });
 

@@ -8,6 +8,21 @@
 export { ModelError, isModelError } from './onnx/errors';
 export type { ModelErrorCode } from './onnx/errors';
 export { onnx, DataType, int64ToNumber } from './onnx/proto';
+export type { OnnxTypes } from './onnx/proto';
+export {
+  isFloatType,
+  toNumber,
+  findAttr,
+  attrInt,
+  attrInts,
+  attrFloat,
+  attrString,
+  attrTensor,
+  makeAttribute,
+  tensorToNumbers,
+  defaultOpset,
+} from './onnx/attributes';
+export type { IntLike, AttrValue } from './onnx/attributes';
 export type {
   ModelProto,
   GraphProto,
@@ -122,10 +137,8 @@ export {
   tensorToImage,
   upscale,
   tileImages,
-} from './data/image';
-export type { RgbImage } from './data/image';
-export { decodePng, encodePng } from './data/png';
+} from './image/image';
+export type { RgbImage } from './image/image';
+export { decodePng, encodePng } from './image/png';
 export * from './samplers/index';
 export * from './pipeline/index';
-export * from './autodiff/index';
-export * from './train/index';

@@ -19,12 +19,8 @@ import {
   type PreparedMasks,
   type TensorData,
 } from '@maskunet/gpu-runner';
-import {
-  createNodeSession,
-  loadModelDir,
-  readModelFile,
-  writeEmoji32RandomModel,
-} from '@maskunet/gpu-runner/node';
+import { createNodeSession, loadModelDir, readModelFile } from '@maskunet/gpu-runner/node';
+import { writeEmoji32RandomModel } from '@maskunet/trainer';
 import { integer, number, parse, required, samplerOf } from './args';
 import type { Print } from './bank-commands';
 import { CliError } from './cli-error';

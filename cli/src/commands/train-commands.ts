@@ -9,7 +9,7 @@ import {
   EMOJI32_GENERATION_DEFAULTS,
   exportBaseRun,
   trainBase,
-} from '@maskunet/gpu-runner/node';
+} from '@maskunet/trainer';
 import { integer, number, parse, required, samplerOf } from './args';
 import type { Print } from './bank-commands';
 import { CliError } from './cli-error';

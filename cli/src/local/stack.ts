@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeBank, MaskBank, parseLayoutJson, type MaskLayout } from '@maskunet/mask-store';
 import { SeededRandom, parseModelConfig, type ModelPackageConfig } from '@maskunet/gpu-runner';
-import { writeEmoji32RandomModel } from '@maskunet/gpu-runner/node';
+import { writeEmoji32RandomModel } from '@maskunet/trainer';
 import { startLocalWorker } from './worker-process';
 import { MaskUnetApiError, MaskUnetClient } from '@maskunet/client';
 import { startLocalRunner, type LocalRunner } from './runner';

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import {
   BackendError,
+  outputTensor,
   type Feeds,
   type InferenceSession,
   type SessionOptions,
@@ -14,14 +15,6 @@ import {
 
 function toOrt(tensor: TensorData): ort.Tensor {
   return new ort.Tensor(tensor.type, tensor.data, tensor.dims);
-}
-
-function fromOrt(tensor: ort.Tensor): TensorData {
-  const type = tensor.type;
-  if (type !== 'float32' && type !== 'uint8' && type !== 'int64') {
-    throw new BackendError('run_failed', `output of type ${type} is not supported`);
-  }
-  return { type, data: tensor.data as TensorData['data'], dims: [...tensor.dims] };
 }
 
 /** Creates an onnxruntime-node session on `provider`. */
@@ -34,8 +27,11 @@ export async function createNodeSession(
   try {
     session = await ort.InferenceSession.create(model, {
       executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-      ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 }),
+      ...(options.profileFilePrefix === undefined
+        ? {}
+        : { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }),
     });
   } catch (error) {
     if (provider === 'webgpu') {
@@ -48,14 +44,17 @@ export async function createNodeSession(
     backend,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds: Feeds): Promise<Record<string, TensorData>> {
+    async run(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, TensorData>> {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrt(tensor);
-      const results = await session.run(ortFeeds);
+      const results =
+        outputs === undefined ? await session.run(ortFeeds) : await session.run(ortFeeds, [...outputs]);
       const out: Record<string, TensorData> = {};
-      for (const [name, tensor] of Object.entries(results)) out[name] = fromOrt(tensor);
+      for (const [name, tensor] of Object.entries(results))
+        out[name] = outputTensor(name, tensor.type, tensor.data, tensor.dims);
       return out;
     },
+    endProfiling: () => session.endProfiling(),
     release: () => session.release(),
   };
 }

@@ -5,13 +5,13 @@
  * timing and correctness claim about WebGPU meaningless.
  */
 
-export type TensorType = 'float32' | 'uint8' | 'int64';
+/** `bool` tensors hold one byte per element (0 or 1) in a Uint8Array, as onnxruntime's do. */
+export type TensorType = 'float32' | 'uint8' | 'int64' | 'bool';
 
-export interface TensorData {
-  readonly type: TensorType;
-  readonly data: Float32Array | Uint8Array | BigInt64Array;
-  readonly dims: readonly number[];
-}
+export type TensorData =
+  | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly type: 'uint8' | 'bool'; readonly data: Uint8Array; readonly dims: readonly number[] }
+  | { readonly type: 'int64'; readonly data: BigInt64Array; readonly dims: readonly number[] };
 
 export type Feeds = Readonly<Record<string, TensorData>>;
 
@@ -21,6 +21,13 @@ export type BackendName = 'node-cpu' | 'node-webgpu' | 'web-wasm' | 'web-webgpu'
 export interface SessionOptions {
   /** Intra-op threads for CPU/wasm execution. Default: the runtime's choice. */
   readonly threads?: number;
+  /** onnxruntime's graph optimisation level. Default `all`. */
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * onnxruntime-node only: write a Chrome-trace profile `<prefix>_<timestamp>.json`, flushed by
+   * {@link InferenceSession.endProfiling}.
+   */
+  readonly profileFilePrefix?: string;
 }
 
 export interface InferenceSession {
@@ -28,7 +35,10 @@ export interface InferenceSession {
   readonly backend: BackendName;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Feeds): Promise<Record<string, TensorData>>;
+  /** Runs the model; returns the named outputs (all when omitted). */
+  run(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, TensorData>>;
+  /** Stops profiling and flushes the profile (sessions made with `profileFilePrefix`). */
+  endProfiling?(): void;
   release(): Promise<void>;
 }
 
@@ -42,6 +52,24 @@ export class BackendError extends Error {
     message: string,
   ) {
     super(`${code}: ${message}`);
+  }
+}
+
+/**
+ * A runtime's output tensor as {@link TensorData}, or `run_failed` for an element type the
+ * project does not use. Both onnxruntime bindings hand back the same (type, data, dims) triple.
+ */
+export function outputTensor(name: string, type: string, data: unknown, dims: readonly number[]): TensorData {
+  switch (type) {
+    case 'float32':
+      return { type, data: data as Float32Array, dims: [...dims] };
+    case 'int64':
+      return { type, data: data as BigInt64Array, dims: [...dims] };
+    case 'uint8':
+    case 'bool':
+      return { type, data: data as Uint8Array, dims: [...dims] };
+    default:
+      throw new BackendError('run_failed', `output '${name}' has unsupported type ${type}`);
   }
 }
 

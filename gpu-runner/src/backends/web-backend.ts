@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-web';
 import {
   BackendError,
+  outputTensor,
   type Feeds,
   type InferenceSession,
   type SessionOptions,
@@ -46,20 +47,16 @@ export async function createWebSession(
     backend: provider === 'wasm' ? 'web-wasm' : 'web-webgpu',
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds: Feeds): Promise<Record<string, TensorData>> {
+    async run(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, TensorData>> {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [name, tensor] of Object.entries(feeds))
         ortFeeds[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims);
-      const results = await session.run(ortFeeds);
+      const results =
+        outputs === undefined ? await session.run(ortFeeds) : await session.run(ortFeeds, [...outputs]);
       const out: Record<string, TensorData> = {};
       for (const [name, tensor] of Object.entries(results)) {
-        const type = tensor.type;
-        if (type !== 'float32' && type !== 'uint8' && type !== 'int64') {
-          throw new BackendError('run_failed', `output of type ${type} is not supported`);
-        }
         // WebGPU outputs may live on the GPU; getData() downloads them.
-        const data = (await tensor.getData()) as TensorData['data'];
-        out[name] = { type, data, dims: [...tensor.dims] };
+        out[name] = outputTensor(name, tensor.type, await tensor.getData(), tensor.dims);
       }
       return out;
     },

@@ -8,7 +8,14 @@
  * `maxExternalBytes` before anything is allocated.
  */
 import { ModelError } from './errors';
-import { int64ToNumber, onnx, type GraphProto, type ModelProto, type TensorProto } from './proto';
+import {
+  int64ToNumber,
+  onnx,
+  type GraphProto,
+  type ModelProto,
+  type OnnxTypes,
+  type TensorProto,
+} from './proto';
 import { bytesPerElement, elementCount, tensorDims } from './tensor';
 
 /**
@@ -42,7 +49,7 @@ export function readModel(bytes: Uint8Array): ModelProto {
 }
 
 /** Encodes a model to bytes (what `InferenceSession.create` accepts). */
-export function writeModel(model: ModelProto): Uint8Array {
+export function writeModel(model: ModelProto | OnnxTypes.IModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 

@@ -11,6 +11,12 @@ import type { onnx as OnnxNamespace } from 'onnx-proto';
 
 export const onnx = onnxProto.onnx;
 
+/**
+ * The generated namespace as types (`OnnxTypes.INodeProto`, …): for code that builds or walks
+ * plain-object protos (every field optional), as the gradient builder does.
+ */
+export type { OnnxNamespace as OnnxTypes };
+
 /*
  * protobufjs types a message's own fields as concrete values but its nested messages as the
  * `I…` interfaces (every field optional and nullable), because a message may be built from a
@@ -24,15 +30,22 @@ export type TensorProto = OnnxNamespace.ITensorProto;
 export type ValueInfoProto = OnnxNamespace.IValueInfoProto;
 export type AttributeProto = OnnxNamespace.IAttributeProto;
 
-/** ONNX `TensorProto.DataType` codes used by this package. */
+/** ONNX `TensorProto.DataType` codes. */
 export const DataType = {
   FLOAT: 1,
   UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
   INT32: 6,
   INT64: 7,
+  STRING: 8,
   BOOL: 9,
   FLOAT16: 10,
   DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  BFLOAT16: 16,
 } as const;
 
 /**

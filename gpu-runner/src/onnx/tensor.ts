@@ -75,16 +75,15 @@ function makeTensor(
 }
 
 /** A float32 tensor; `data` is copied. */
-export function float32Tensor(
-  name: string,
-  dims: readonly number[],
-  data: Float32Array | readonly number[],
-): TensorProto {
+export function float32Tensor(name: string, dims: readonly number[], data: ArrayLike<number>): TensorProto {
   const array = Float32Array.from(data);
   return makeTensor(name, dims, DataType.FLOAT, array.length, new Uint8Array(array.buffer));
 }
 
-/** An int64 tensor; numbers must be safe integers. */
+/**
+ * An int64 tensor. Numbers must be integers; one beyond 2^53 is taken as the exact value of its
+ * double (ONNX graphs use 2^62-ish sentinels such as a Slice end of "to the end").
+ */
 export function int64Tensor(
   name: string,
   dims: readonly number[],
@@ -94,7 +93,7 @@ export function int64Tensor(
     data instanceof BigInt64Array
       ? data.slice()
       : BigInt64Array.from(data, (v) => {
-          if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+          if (typeof v === 'number' && !Number.isInteger(v)) {
             throw new RangeError(`int64 data must be integers, got ${v}`);
           }
           return BigInt(v);

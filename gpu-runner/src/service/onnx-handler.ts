@@ -5,8 +5,8 @@
  * the image returned as PNG. Isomorphic, so a browser runner can use it too.
  */
 import { MaskBank } from '@maskunet/mask-store';
-import { encodePng } from '../data/png';
-import { tensorToImage } from '../data/image';
+import { encodePng } from '../image/png';
+import { tensorToImage } from '../image/image';
 import type { TextToImage } from '../pipeline/text-to-image';
 import { JobError, type JobHandler } from './runner-client';
 
