@@ -13,6 +13,7 @@ import {
   trainBase,
   type BaseTrainOptions,
 } from '../src/train/base-trainer';
+import { EMOJI32_V1_RECIPE } from '../src/models/emoji32';
 
 const quiet = () => undefined;
 
@@ -106,9 +107,19 @@ describe('trainBase', () => {
 
     // A checkpoint resumes only under the seed (and networks) it was trained with; a refusal changes nothing.
     const before = await readFile(join(whole, 'checkpoint.safetensors'));
-    await expect(trainBase(options(whole, { steps: 6, seed: 7 }), 'seed 7')).rejects.toThrow(
-      /cannot resume: the checkpoint was trained with seed 1234, this run asks for 7/,
-    );
+    await expect(trainBase(options(whole, { steps: 6, seed: 7 }), 'seed 7')).rejects.toMatchObject({
+      name: 'TrainError',
+      code: 'not_resumable',
+      message: expect.stringMatching(
+        /cannot resume: the checkpoint was trained with seed 1234, this run asks for 7/,
+      ),
+    });
+    await expect(
+      trainBase(options(whole, { steps: 6, recipe: EMOJI32_V1_RECIPE }), 'recipe v1'),
+    ).rejects.toMatchObject({
+      code: 'not_resumable',
+      message: expect.stringMatching(/recipe v2, this run asks for v1/),
+    });
     expect((await readFile(join(whole, 'checkpoint.safetensors'))).equals(before)).toBe(true);
   }, 300_000);
 });

@@ -41,6 +41,7 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
     throw new CliError('usage', `--recipe is one of ${Object.keys(BASE_RECIPES).join(', ')}`);
   const record = await trainBase(
     {
+      ...d,
       runDir: required(values.run, 'run'),
       recipe,
       steps: integer(values.steps, 'steps', d.steps),
@@ -48,9 +49,6 @@ export async function trainBaseCommand(args: string[], print: Print): Promise<vo
       peakLr: number(values.lr, 'lr', d.peakLr),
       warmupSteps: integer(values.warmup, 'warmup', d.warmupSteps),
       seed: integer(values.seed, 'seed', d.seed),
-      emaDecay: d.emaDecay,
-      cfgDropout: d.cfgDropout,
-      maxGradNorm: d.maxGradNorm,
       checkpointEvery: integer(values['checkpoint-every'], 'checkpoint-every', d.checkpointEvery),
       previewEvery: integer(values['preview-every'], 'preview-every', d.previewEvery),
       threads: integer(values.threads, 'threads', d.threads),

@@ -34,7 +34,7 @@ import { fromGraphLayout, randomWeights, toGraphLayout, type GraphParameter } fr
 import type { WeightTensor } from '@maskunet/gpu-runner';
 import { writeModelDir } from '@maskunet/gpu-runner/node';
 import { loadModelDir } from '@maskunet/gpu-runner/node';
-import { gaussianNoise, UniformStream } from '@maskunet/gpu-runner';
+import { gaussianNoise, UniformStream, type SamplerName } from '@maskunet/gpu-runner';
 import { createSchedule } from '@maskunet/gpu-runner';
 import {
   addNoise,
@@ -69,8 +69,24 @@ export interface BaseTrainOptions {
   /** Probability of training a sample with the empty prompt (for classifier-free guidance). */
   readonly cfgDropout: number;
   readonly maxGradNorm: number;
+  /** AdamW decoupled weight decay, applied to every parameter but biases, norms and embeddings. */
+  readonly weightDecay: number;
+  /** The cosine schedule ends at this fraction of `peakLr`. */
+  readonly minLrRatio: number;
   readonly checkpointEvery: number;
+  /** Held-out loss, a preview grid and an EMA snapshot every this many steps. */
   readonly previewEvery: number;
+  /** Fixed held-out batches averaged for the held-out loss. */
+  readonly heldoutBatches: number;
+  /** The preview grid: how many held-out prompts, drawn with which sampler settings. */
+  readonly preview: {
+    readonly count: number;
+    readonly sampler: SamplerName;
+    readonly steps: number;
+    readonly guidance: number;
+  };
+  /** Steps averaged into one loss-curve point and progress line. */
+  readonly logEvery: number;
   readonly threads: number;
   /** Stop after this many steps of this invocation (for bounded background sessions). */
   readonly maxStepsThisRun?: number;
@@ -89,10 +105,21 @@ export const DEFAULT_BASE_TRAINING: Omit<BaseTrainOptions, 'runDir' | 'log'> = O
   emaDecay: 0.999,
   cfgDropout: 0.1,
   maxGradNorm: 1,
+  weightDecay: 0.01,
+  minLrRatio: 0.1,
   checkpointEvery: 50,
   previewEvery: 500,
+  heldoutBatches: 4,
+  preview: Object.freeze({ count: 16, sampler: 'dpmpp2m', steps: 20, guidance: 3 }),
+  logEvery: 10,
   threads: 2,
 });
+
+/** The stride between steps' seeds: a prime, so (seed, step) pairs of nearby runs never collide. */
+const STEP_SEED_STRIDE = 100_003;
+
+/** Held-out batches are numbered from here, far from any training step (their seeds differ). */
+const HELDOUT_STEP_BASE = 1_000_000;
 
 export interface LossPoint {
   readonly step: number;
@@ -230,7 +257,7 @@ function makeBatch(
   });
   const size = 3 * 32 * 32;
   const batch = options.batch;
-  const stepSeed = (options.seed * 100_003 + step) >>> 0;
+  const stepSeed = (options.seed * STEP_SEED_STRIDE + step) >>> 0;
   const uniform = new UniformStream(stepSeed, 7);
   const random = () => uniform.nextUint32() / 2 ** 32;
   const x0 = new Float32Array(batch * size);
@@ -281,6 +308,54 @@ function paramFeeds(
   return feeds;
 }
 
+/** Mean loss and gradient norm over the steps since the last loss-curve point. */
+class LossWindow {
+  private loss = 0;
+  private gradNorm = 0;
+  private count = 0;
+  private started = performance.now();
+
+  add(loss: number, gradNorm: number): void {
+    this.loss += loss;
+    this.gradNorm += gradNorm;
+    this.count++;
+  }
+
+  /** The window's point, and a fresh window from now. */
+  close(step: number, lr: number): LossPoint {
+    const count = Math.max(1, this.count);
+    const point = {
+      step,
+      loss: this.loss / count,
+      gradNorm: this.gradNorm / count,
+      lr,
+      secondsPerStep: (performance.now() - this.started) / 1000 / count,
+    };
+    this.loss = 0;
+    this.gradNorm = 0;
+    this.count = 0;
+    this.started = performance.now();
+    return point;
+  }
+}
+
+/** Held-out loss at fixed batches under `weights` (EMA): the number to compare across steps. */
+async function heldoutLoss(
+  session: InferenceSession,
+  setup: Setup,
+  options: BaseTrainOptions,
+  weights: ReadonlyMap<string, Float32Array>,
+): Promise<number> {
+  const all = [...setup.textParams, ...setup.unetParams];
+  let total = 0;
+  for (let k = 0; k < options.heldoutBatches; k++) {
+    const batch = makeBatch(setup, options, HELDOUT_STEP_BASE + k, setup.heldout, false);
+    const result = await session.run({ ...batch.feeds, ...paramFeeds(weights, all) });
+    total += (result.loss!.data as Float32Array)[0]! / options.heldoutBatches;
+  }
+  return total;
+}
+
 /** Writes the model package of the given weights (EMA for shipping and previews). */
 export async function exportBaseModel(
   dir: string,
@@ -308,10 +383,13 @@ async function preview(
   await exportBaseModel(dir, setup, params, { preview: true, step }, undefined, options.recipe);
   const { pipeline } = await loadModelDir(dir, 'cpu', { threads: options.threads });
   try {
-    const picks = setup.heldout.filter((_, i) => i % Math.ceil(setup.heldout.length / 16) === 0).slice(0, 16);
+    const count = options.preview.count;
+    const picks = setup.heldout
+      .filter((_, i) => i % Math.ceil(setup.heldout.length / count) === 0)
+      .slice(0, count);
     const result = await pipeline.generate(
       picks.map((p, i) => ({ prompt: p.entry.name, seed: i, bank: null })),
-      { steps: 20, sampler: 'dpmpp2m', guidance: 3 },
+      { steps: options.preview.steps, sampler: options.preview.sampler, guidance: options.preview.guidance },
     );
     const images = picks.map((_, i) => upscale(tensorToImage(result.images, 32, 32, i * 3 * 32 * 32), 2));
     const references = picks.map((p) => upscale(tensorToImage(p.pixels, 32, 32), 2));
@@ -383,11 +461,11 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
     peakLr: options.peakLr,
     warmupSteps: options.warmupSteps,
     totalSteps: options.steps,
-    minLrRatio: 0.1,
+    minLrRatio: options.minLrRatio,
   });
   const optimizer = new AdamW(params, {
     lr: schedule,
-    weightDecay: 0.01,
+    weightDecay: options.weightDecay,
     decays: (name) => !/(bias|norm|embedding)/.test(name),
   });
   const ema = new EmaModel(params, { decay: options.emaDecay });
@@ -458,10 +536,7 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
       options.steps,
       options.maxStepsThisRun === undefined ? Infinity : startStep + options.maxStepsThisRun,
     );
-    let windowLoss = 0;
-    let windowNorm = 0;
-    let windowCount = 0;
-    let windowStart = performance.now();
+    const window = new LossWindow();
     while (step < stopAt) {
       const started = performance.now();
       const { feeds } = makeBatch(s, options, step, s.train, true);
@@ -480,40 +555,21 @@ export async function trainBase(options: BaseTrainOptions, command: string): Pro
       ema.step(params);
       step++;
       record.wallSeconds += (performance.now() - started) / 1000;
-      windowLoss += loss;
-      windowNorm += clip.totalNorm;
-      windowCount++;
-      if (step % 10 === 0 || step === stopAt) {
-        const secondsPerStep = (performance.now() - windowStart) / 1000 / windowCount;
-        const point = {
-          step,
-          loss: windowLoss / windowCount,
-          gradNorm: windowNorm / windowCount,
-          lr,
-          secondsPerStep,
-        };
+      window.add(loss, clip.totalNorm);
+      if (step % options.logEvery === 0 || step === stopAt) {
+        const point = window.close(step, lr);
         record.lossCurve.push(point);
-        const eta = ((options.steps - step) * secondsPerStep) / 3600;
+        const eta = ((options.steps - step) * point.secondsPerStep) / 3600;
         log(
-          `step ${step}/${options.steps}  loss ${point.loss.toFixed(4)}  |g| ${point.gradNorm.toFixed(3)}  lr ${lr.toExponential(2)}  ${secondsPerStep.toFixed(2)} s/step  ETA ${eta.toFixed(2)} h`,
+          `step ${step}/${options.steps}  loss ${point.loss.toFixed(4)}  |g| ${point.gradNorm.toFixed(3)}  lr ${lr.toExponential(2)}  ${point.secondsPerStep.toFixed(2)} s/step  ETA ${eta.toFixed(2)} h`,
         );
-        windowLoss = 0;
-        windowNorm = 0;
-        windowCount = 0;
-        windowStart = performance.now();
       }
       record.step = step;
       if (step % options.checkpointEvery === 0 || step === stopAt) await save();
       if (step % options.previewEvery === 0 || step === options.steps) {
         // Held-out loss at fixed batches (EMA weights): the number to compare across runs.
         const weights = emaParams();
-        let heldout = 0;
-        const batches = 4;
-        for (let k = 0; k < batches; k++) {
-          const batch = makeBatch(s, options, 1_000_000 + k, s.heldout, false);
-          const result = await session.run({ ...batch.feeds, ...paramFeeds(weights, all) });
-          heldout += (result.loss!.data as Float32Array)[0]! / batches;
-        }
+        const heldout = await heldoutLoss(session, s, options, weights);
         record.heldoutLoss.push({ step, loss: heldout });
         const file = await preview(s, options, weights, step);
         record.previews.push(file);
