@@ -60,7 +60,7 @@ beforeAll(async () => {
   runner = spawn(
     process.execPath,
     [
-      join(root, 'client', 'bin', 'maskunet.js'),
+      join(root, 'cli', 'bin', 'maskunet.js'),
       'runner',
       '--worker',
       worker.url,
