@@ -13,10 +13,12 @@ export default defineConfig({
           name: 'node',
           include: [
             'mask-store/test/**/*.test.ts',
+            'contract/test/**/*.test.ts',
             'gpu-runner/test/**/*.test.ts',
             'client/test/**/*.test.ts',
             'cli/test/**/*.test.ts',
             'trainer/test/**/*.test.ts',
+            'worker/test/unit/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 60_000,
@@ -48,6 +50,7 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['worker/test/**/*.test.ts'],
+          exclude: ['worker/test/unit/**'],
           setupFiles: ['./worker/test/apply-migrations.ts'],
           testTimeout: 30_000,
         },

@@ -12,7 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeBank, type MaskLayout } from '@maskunet/mask-store';
 import { createPatternHandler, RunnerClient } from '@maskunet/gpu-runner/service';
-import type { CreateTenantResponse, Variant } from '@maskunet/worker/contract';
+import type { CreateTenantResponse, Variant } from '@maskunet/contract';
 import { freePort, startLocalWorker } from '@maskunet/cli/local';
 
 function flag(name: string, fallback: number): number {

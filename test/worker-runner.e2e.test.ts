@@ -20,7 +20,7 @@ import type {
   Job,
   UploadBankResponse,
   Variant,
-} from '@maskunet/worker/contract';
+} from '@maskunet/contract';
 import { startLocalWorker, type LocalWorker } from '@maskunet/cli/local';
 import { freePort } from './helpers';
 

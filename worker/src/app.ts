@@ -1,16 +1,17 @@
 /**
  * The Hono app: request id and structured access log on every request, bearer
- * authentication, the v1 routes, the OpenAPI document and docs page, and one error handler
+ * authentication, the v1 routes, the OpenAPI document (generated from the routes' contract
+ * schemas) and docs page, and one error handler
  * that turns ApiErrors (and mask-store refusals) into `{error: {code, message}}`.
  */
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { authenticate } from './auth';
 import type { AppEnv } from './context';
 import { randomId } from './crypto';
 import { ApiError, errorResponse, onError } from './errors';
 import { createLogger, logLevelFrom } from './log';
 import { bankRoutes } from './routes/banks';
-import { docsRoutes } from './routes/docs';
+import { registerDocsRoutes } from './routes/docs';
 import { generateRoutes, jobRoutes } from './routes/jobs';
 import { modelRoutes } from './routes/models';
 import { runnerRoutes } from './routes/runners';
@@ -20,8 +21,10 @@ import { variantRoutes } from './routes/variants';
 /** A caller-supplied request id is kept when it is short and plain; otherwise one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(): OpenAPIHono<AppEnv> {
+  // OpenAPIHono: mounting a router also merges its route declarations into this app's
+  // OpenAPI registry, from which the document is generated (openapi.ts).
+  const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', async (c, next) => {
     const supplied = c.req.header('x-request-id');
@@ -56,7 +59,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/v1/generate', generateRoutes);
   app.route('/v1/jobs', jobRoutes);
   app.route('/v1/runners', runnerRoutes);
-  app.route('/', docsRoutes);
+  registerDocsRoutes(app);
 
   app.notFound((c) =>
     errorResponse(c, new ApiError(404, 'not_found', `no route ${c.req.method} ${c.req.path}`)),

@@ -4,7 +4,7 @@
  * leak), while writing to another tenant's public variant is "forbidden". Banks inherit the
  * visibility of the variants that reference them.
  */
-import type { Model, ModelConfig, RunnerSummary, Variant, Visibility } from './contract/api';
+import type { Model, ModelConfig, RunnerSummary, Variant, Visibility } from '@maskunet/contract';
 import type { Principal, TenantPrincipal } from './context';
 import { ApiError } from './errors';
 import { isoTime } from './request-body';

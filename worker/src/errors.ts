@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isMaskFormatError } from '@maskunet/mask-store';
-import type { ApiErrorBody, ApiErrorCode } from './contract/api';
+import type { ApiErrorBody, ApiErrorCode } from '@maskunet/contract';
 import type { AppEnv } from './context';
 
 export class ApiError extends Error {

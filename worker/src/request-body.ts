@@ -2,10 +2,13 @@
  * Request bodies read under a byte limit, checked before and while reading: a declared
  * Content-Length above the limit is refused without touching the body, and a body that
  * grows past the limit is cut off as soon as it does (chunked uploads declare nothing).
- * Plus the small field validators the routes share; each refusal names the field.
+ * Then the contract's schema decides: a refusal is 400 `invalid_request` naming the field
+ * (`describeIssue`), the same answer for bodies and query parameters.
  */
 import type { Context } from 'hono';
-import type { ApiErrorCode } from './contract/api';
+import { describeIssue, type ApiErrorCode } from '@maskunet/contract';
+import type { z } from 'zod';
+import { limitsFromEnv } from './config';
 import type { AppEnv } from './context';
 import { ApiError } from './errors';
 
@@ -43,10 +46,13 @@ export async function readBodyBytes(
   return bytes;
 }
 
+/** `application/json` or `application/<x>+json`, with parameters such as `; charset=utf-8`. */
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
 /** Parses a JSON object body of at most `maxBytes`. */
 export async function readJsonObject(c: Context<AppEnv>, maxBytes: number): Promise<Record<string, unknown>> {
   const contentType = c.req.header('Content-Type') ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+  if (!JSON_CONTENT_TYPE.test(contentType)) {
     throw new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
   }
   const bytes = await readBodyBytes(c, maxBytes, 'body_too_large');
@@ -66,64 +72,24 @@ export function invalid(message: string): ApiError {
   return new ApiError(400, 'invalid_request', message);
 }
 
-/** Ids and names: letters, digits, `.`, `_`, `-`; starts with a letter or digit; 1–64 chars. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function requiredString(
-  body: Record<string, unknown>,
-  field: string,
-  options: { pattern?: RegExp; maxLength?: number } = {},
-): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value.length === 0) throw invalid(`${field} must be a non-empty string`);
-  if (options.maxLength !== undefined && value.length > options.maxLength) {
-    throw invalid(`${field} must be at most ${options.maxLength} characters`);
-  }
-  if (options.pattern !== undefined && !options.pattern.test(value)) {
-    throw invalid(`${field} must match ${String(options.pattern)}`);
-  }
-  return value;
+/**
+ * Parses `value` with `schema`; a refusal is 400 `invalid_request` naming the first bad field
+ * (after `lead`, e.g. "query parameter ").
+ */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, lead = ''): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalid(lead + describeIssue(parsed.error));
+  return parsed.data;
 }
 
-export function optionalInteger(
-  body: Record<string, unknown>,
-  field: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(`${field} must be an integer in [${min}, ${max}]`);
-  }
-  return value;
+/** Reads a JSON object body (at most MAX_JSON_BYTES) and parses it with `schema`. */
+export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  return parseWith(schema, await readJsonObject(c, limitsFromEnv(c.env).maxJsonBytes));
 }
 
-export function optionalNumber(
-  body: Record<string, unknown>,
-  field: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(`${field} must be a number in [${min}, ${max}]`);
-  }
-  return value;
-}
-
-export function optionalEnum<T extends string>(
-  body: Record<string, unknown>,
-  field: string,
-  allowed: readonly T[],
-): T | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw invalid(`${field} must be one of ${allowed.join(', ')}`);
-  }
-  return value as T;
+/** Parses the query parameters (the first value of each) with `schema`. */
+export function readQuery<S extends z.ZodType>(c: Context<AppEnv>, schema: S): z.output<S> {
+  return parseWith(schema, c.req.query(), 'query parameter ');
 }
 
 export function isoTime(ms: number): string;

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { diffBanks } from '@maskunet/mask-store';
-import type { BankVersion, UploadBankResponse, Variant } from '../src/contract/api';
+import type { BankVersion, UploadBankResponse, Variant } from '@maskunet/contract';
 import {
   OTHER_LAYOUT,
   call,

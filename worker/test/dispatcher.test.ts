@@ -6,10 +6,10 @@
  * RUNNER_HEARTBEAT_TIMEOUT_MS 1500, SSE_KEEPALIVE_MS 250, MAX_ATTEMPTS 3 (default).
  */
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
-import type { GenerateAccepted, Job } from '../src/contract/api';
-import { RUNNER_CLOSE_CODES } from '../src/contract/runner-protocol';
-import { EventReader, FakeRunner, tinyPng, waitForRunners } from './fake-runner';
+import { describe, expect, it, vi } from 'vitest';
+import type { GenerateAccepted, Job } from '@maskunet/contract';
+import { RUNNER_CLOSE_CODES } from '@maskunet/contract';
+import { EventReader, FakeRunner, dispatcherSummary, tinyPng, waitForRunners } from './fake-runner';
 import {
   RUNNER_TOKEN,
   bytesOf,
@@ -64,14 +64,15 @@ async function job(s: Setup, jobId: string): Promise<Job> {
   return json<Job>(await call('GET', `/v1/jobs/${jobId}`, { token: s.tenant.apiKey }));
 }
 
-async function waitForStatus(s: Setup, jobId: string, status: Job['status'], timeoutMs = 8000): Promise<Job> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const current = await job(s, jobId);
-    if (current.status === status) return current;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} is ${current.status}, expected ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+function waitForStatus(s: Setup, jobId: string, status: Job['status'], timeoutMs = 8000): Promise<Job> {
+  return vi.waitFor(
+    async () => {
+      const current = await job(s, jobId);
+      if (current.status !== status) throw new Error(`job ${jobId} is ${current.status}, expected ${status}`);
+      return current;
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
 }
 
 describe('runner connections', () => {
@@ -273,7 +274,18 @@ describe('generating', () => {
     // Both idle; a job for bank B goes to the runner that announced B in its heartbeat.
     plain.heartbeat([bankB.id]);
     holder.heartbeat([s.bankId]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(
+      async () => {
+        const { runners } = await dispatcherSummary(s.model);
+        expect(runners.map(({ runnerId, running, banks }) => ({ runnerId, running, banks }))).toEqual(
+          expect.arrayContaining([
+            { runnerId: 'a-plain', running: 0, banks: [bankB.id] },
+            { runnerId: 'z-holder', running: 0, banks: [s.bankId] },
+          ]),
+        );
+      },
+      { timeout: 5000, interval: 10 },
+    );
     await submit(s, { variant: variantB });
     expect((await plain.next('job')).bankId).toBe(bankB.id);
     expect(await holder.quiet('job', 150)).toBe(true);
@@ -353,7 +365,7 @@ describe('generating', () => {
     runner.result(attempt2, 4, 2);
     runner.result(attempt1, 5, 1);
     expect(await events.next()).toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await runner.flush();
     const image = await call('GET', `/v1/jobs/${attempt1.jobId}/image`, { token: s.tenant.apiKey });
     expect(await bytesOf(image)).toEqual(tinyPng(2));
     expect(await job(s, attempt1.jobId)).toMatchObject({ status: 'done', attempt: 2 });
@@ -418,7 +430,7 @@ describe('cancel, timeout, queue limits', () => {
     const events = new EventReader(res);
     expect(await events.next()).toMatchObject({ event: 'queued' });
     // No runner: nothing but keep-alives until the job is cancelled (test interval 250 ms).
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    await events.keepAlives(2);
     const cancelled = await call('POST', `/v1/jobs/${jobId}/cancel`, { token: s.tenant.apiKey });
     expect(cancelled.status).toBe(200);
     expect((await events.drain()).map((e) => e.event)).toEqual(['queued', 'error']);
@@ -452,7 +464,7 @@ describe('cancel, timeout, queue limits', () => {
     expect(res.status).toBe(200);
     expect(await runner.next('cancel')).toEqual({ type: 'cancel', jobId });
     runner.result(sent, 9);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await runner.flush();
     expect((await job(s, jobId)).status).toBe('cancelled');
     expect((await call('GET', `/v1/jobs/${jobId}/image`, { token: s.tenant.apiKey })).status).toBe(409);
     expect(await env.BANKS.head(`results/${jobId}.png`)).toBeNull();

@@ -4,9 +4,12 @@
  * connection takes), which records what the dispatcher sends and lets the test decide what
  * the runner answers. Plus a reader for the server-sent events of POST /v1/generate.
  */
-import { exports } from 'cloudflare:workers';
-import type { DispatcherToRunner, JobMessage, RunnerToDispatcher } from '../src/contract/runner-protocol';
-import type { GenerateEvents, Model } from '../src/contract/api';
+import { env, exports } from 'cloudflare:workers';
+import { vi } from 'vitest';
+import type { DispatcherToRunner, JobMessage, RunnerToDispatcher } from '@maskunet/contract';
+import type { GenerateEvents, Model } from '@maskunet/contract';
+import type { DispatcherSummary } from '../src/dispatcher/dispatcher';
+import { dispatcherFor } from '../src/dispatcher/stub';
 import { BASE, RUNNER_TOKEN, call, json } from './helpers';
 
 /**
@@ -37,11 +40,16 @@ export class FakeRunner {
   readonly received: DispatcherToRunner[] = [];
   closed: { code: number; reason: string } | null = null;
   private waiters: (() => void)[] = [];
+  /** The banks this runner last announced (hello, then each heartbeat). */
+  private announced: string[];
+  private flushes = 0;
 
   private constructor(
     readonly socket: WebSocket,
+    readonly model: string,
     readonly options: FakeRunnerOptions,
   ) {
+    this.announced = options.banks ?? [];
     socket.addEventListener('message', (event) => {
       this.received.push(JSON.parse(String(event.data)) as DispatcherToRunner);
       this.wake();
@@ -63,7 +71,7 @@ export class FakeRunner {
     }
     const socket = res.webSocket;
     socket.accept();
-    const runner = new FakeRunner(socket, options);
+    const runner = new FakeRunner(socket, model, options);
     if (options.hello ?? true) {
       runner.send({
         type: 'hello',
@@ -82,8 +90,33 @@ export class FakeRunner {
     this.socket.send(JSON.stringify(message));
   }
 
-  heartbeat(banks: string[] = this.options.banks ?? [], load = 0): void {
+  heartbeat(banks: string[] = this.announced, load = 0): void {
+    this.announced = banks;
     this.send({ type: 'heartbeat', load, banks });
+  }
+
+  /**
+   * Resolves once the dispatcher has handled the frames this runner sent before the call —
+   * the way to check that a message had no effect without sleeping. It sends a heartbeat
+   * announcing the runner's banks plus a marker bank no job uses (so routing is unchanged)
+   * and polls the dispatcher until it shows the marker: one socket's frames are handled in
+   * the order sent, and a message about a stale attempt is dropped synchronously.
+   */
+  async flush(timeoutMs = 5000): Promise<void> {
+    this.flushes += 1;
+    const marker = this.flushes.toString(16).padStart(64, 'e');
+    this.send({ type: 'heartbeat', load: 0, banks: [...this.announced, marker] });
+    await vi.waitFor(
+      async () => {
+        const seen = (await dispatcherSummary(this.model)).runners.find(
+          (r) => r.runnerId === this.options.runnerId,
+        );
+        if (seen?.banks.includes(marker) !== true) {
+          throw new Error(`${this.options.runnerId}: the dispatcher has not handled the flush heartbeat`);
+        }
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
   }
 
   /** Waits for the next message of `type` not yet taken, for up to `timeoutMs`. */
@@ -103,13 +136,23 @@ export class FakeRunner {
     }
   }
 
-  /** True when no message of `type` arrives within `ms`. */
+  /**
+   * True when no message of `type` arrives within `ms`, false as soon as one does.
+   * @throws when the socket closes first (or is closed already): a closed socket receives
+   * nothing, so its silence would prove nothing.
+   */
   async quiet(type: DispatcherToRunner['type'], ms: number): Promise<boolean> {
-    try {
-      await this.next(type, ms);
-      return false;
-    } catch {
-      return true;
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (this.received.some((m) => m.type === type)) return false;
+      if (this.closed !== null) {
+        throw new Error(
+          `${this.options.runnerId} closed (${this.closed.code}) while checking that no ${type} arrives`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return true;
+      await this.wait(left);
     }
   }
 
@@ -172,14 +215,19 @@ export class FakeRunner {
 
 /** Polls GET /v1/models/:model until `count` runners are connected (hello processed). */
 export async function waitForRunners(model: string, count: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await call('GET', `/v1/models/${model}`, { token: RUNNER_TOKEN });
-    const body = await json<Model>(res);
-    if (body.runners.count === count) return;
-    if (Date.now() > deadline) throw new Error(`${body.runners.count} runners, expected ${count}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await vi.waitFor(
+    async () => {
+      const res = await call('GET', `/v1/models/${model}`, { token: RUNNER_TOKEN });
+      const body = await json<Model>(res);
+      if (body.runners.count !== count) throw new Error(`${body.runners.count} runners, expected ${count}`);
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
+}
+
+/** The dispatcher's own view of a model (runners with their banks and slots), over RPC. */
+export function dispatcherSummary(model: string): Promise<DispatcherSummary> {
+  return dispatcherFor(env, model).summary();
 }
 
 export type SseEvent = {
@@ -203,17 +251,46 @@ export class EventReader {
   /** The next event, or null at the end of the stream. */
   async next(timeoutMs = 6000): Promise<SseEvent | null> {
     for (;;) {
+      const block = await this.block(timeoutMs);
+      if (block === null) return null;
+      const event = this.parse(block);
+      if (event !== null) return event;
+    }
+  }
+
+  /**
+   * Reads until `count` more comment-only blocks (keep-alives) have arrived.
+   * @throws when an event or the end of the stream comes first.
+   */
+  async keepAlives(count: number, timeoutMs = 6000): Promise<void> {
+    const target = this.comments + count;
+    while (this.comments < target) {
+      const block = await this.block(timeoutMs);
+      if (block === null) throw new Error('the stream ended while waiting for keep-alives');
+      const event = this.parse(block);
+      if (event !== null) throw new Error(`event ${event.event} while waiting for keep-alives`);
+    }
+  }
+
+  /** Counts a comment-only block; returns (and records) the event of an event block. */
+  private parse(block: string): SseEvent | null {
+    const event = /^event: (.*)$/m.exec(block)?.[1];
+    const data = /^data: (.*)$/m.exec(block)?.[1];
+    if (block.split('\n').every((line) => line.startsWith(':'))) this.comments++;
+    if (event === undefined || data === undefined) return null;
+    const parsed = { event, data: JSON.parse(data) as unknown } as SseEvent;
+    this.seen.push(parsed);
+    return parsed;
+  }
+
+  /** The next block (up to a blank line), or null at the end of the stream. */
+  private async block(timeoutMs: number): Promise<string | null> {
+    for (;;) {
       const end = this.buffer.indexOf('\n\n');
       if (end >= 0) {
         const block = this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (block.split('\n').every((line) => line.startsWith(':'))) this.comments++;
-        if (event === undefined || data === undefined) continue;
-        const parsed = { event, data: JSON.parse(data) as unknown } as SseEvent;
-        this.seen.push(parsed);
-        return parsed;
+        return block;
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const chunk = await Promise.race([

@@ -6,7 +6,7 @@
  */
 import { exports } from 'cloudflare:workers';
 import { encodeBank, type MaskBank, type MaskLayout } from '@maskunet/mask-store';
-import type { CreateTenantResponse, Model } from '../src/contract/api';
+import type { CreateTenantResponse, Model } from '@maskunet/contract';
 
 export const ADMIN_KEY = 'test-admin-key';
 export const RUNNER_TOKEN = 'test-runner-token';

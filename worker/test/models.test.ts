@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { layoutHash } from '@maskunet/mask-store';
-import type { Model } from '../src/contract/api';
+import type { Model } from '@maskunet/contract';
 import {
   ADMIN_KEY,
   RUNNER_TOKEN,

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '@maskunet/mask-store';
-import type { CreateKeyResponse, CreateTenantResponse, Tenant } from '../src/contract/api';
+import type { CreateKeyResponse, CreateTenantResponse, Tenant } from '@maskunet/contract';
 import { constantTimeEqual } from '../src/crypto';
 import { ADMIN_KEY, RUNNER_TOKEN, call, createTenant, errorCode, json } from './helpers';
 

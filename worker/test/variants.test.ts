@@ -3,7 +3,7 @@
  * (its id does not leak), writing to another tenant's public variant is 403.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Variant } from '../src/contract/api';
+import type { Variant } from '@maskunet/contract';
 import {
   call,
   createTenant,

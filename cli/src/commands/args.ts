@@ -3,7 +3,7 @@
  * missing values are usage errors (exit 2) rather than silently ignored.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { SamplerName } from '@maskunet/gpu-runner';
+import { SAMPLERS, type SamplerName } from '@maskunet/gpu-runner';
 import { CliError } from './cli-error';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -60,6 +60,7 @@ export function number(value: string | undefined, flag: string, fallback: number
 /** A `--sampler` option: one of the pipeline's samplers. */
 export function samplerOf(value: string | undefined, fallback?: SamplerName): SamplerName {
   if (value === undefined && fallback !== undefined) return fallback;
-  if (value === 'ddim' || value === 'dpmpp2m' || value === 'ddpm') return value;
-  throw new CliError('usage', '--sampler is ddim, dpmpp2m or ddpm');
+  const known = SAMPLERS.find((name) => name === value);
+  if (known !== undefined) return known;
+  throw new CliError('usage', `--sampler is one of ${SAMPLERS.join(', ')}`);
 }

@@ -1,15 +1,19 @@
 /**
  * The typed SDK (browsers and Node): one `MaskUnetClient` per API key, methods per route of
  * the worker's API v1, errors as `MaskUnetApiError` carrying the server's stable code. Types
- * come from the worker's contract (`import type` only, so no worker code is bundled).
+ * come from `@maskunet/contract` (`import type` only, so neither zod nor the schemas are
+ * bundled into a page that uses the SDK).
  */
 import type {
   CreateTenantResponse,
   GenerateEvents,
+  GenerateRequest,
   Job,
   UploadBankResponse,
   Variant,
-} from '@maskunet/worker/contract';
+  VariantList,
+  Visibility,
+} from '@maskunet/contract';
 import { readSse } from './sse';
 
 export class MaskUnetApiError extends Error {
@@ -24,15 +28,8 @@ export class MaskUnetApiError extends Error {
   }
 }
 
-export interface GenerateParams {
-  readonly model: string;
-  readonly variant?: string | null;
-  readonly prompt: string;
-  readonly seed?: number;
-  readonly steps?: number;
-  readonly guidance?: number;
-  readonly sampler?: 'ddim' | 'dpmpp2m' | 'ddpm';
-}
+/** The body of POST /v1/generate (optional fields may be left out or null). */
+export type GenerateParams = Readonly<GenerateRequest>;
 
 export type GenerateEvent = {
   [E in keyof GenerateEvents]: { event: E; data: GenerateEvents[E] };
@@ -87,11 +84,11 @@ export class MaskUnetClient {
     return this.json('/v1/models', { method: 'POST', body: JSON.stringify(body) });
   }
 
-  createVariant(model: string, name: string, visibility: 'private' | 'public' = 'private'): Promise<Variant> {
+  createVariant(model: string, name: string, visibility: Visibility = 'private'): Promise<Variant> {
     return this.json('/v1/variants', { method: 'POST', body: JSON.stringify({ model, name, visibility }) });
   }
 
-  listVariants(): Promise<{ variants: Variant[] }> {
+  listVariants(): Promise<VariantList> {
     return this.json('/v1/variants');
   }
 

@@ -1,21 +1,25 @@
 /**
- * The runner's side of the runner protocol (worker/src/contract/runner-protocol.ts): dials
+ * The runner's side of the runner protocol (`@maskunet/contract`, runner-protocol.ts): dials
  * out to the worker's dispatcher over a WebSocket (no inbound port), says hello with its
  * capacity and cached banks, sends heartbeats, runs each job through a pluggable handler
  * with progress, cancellation and a bank fetcher, and answers with a result or a failure.
  * It reconnects with exponential backoff and jitter; jobs in flight when a connection drops
- * are aborted, because the dispatcher re-queues them as new attempts anyway.
+ * are aborted, because the dispatcher re-queues them as new attempts anyway. What the
+ * dispatcher sends is parsed with the contract's schemas on arrival; a frame that does not
+ * parse is logged and dropped (see `onMessage`).
  *
  * Isomorphic: the socket is a small interface; the Node implementation (`ws`) is loaded
  * only when no `socketFactory` is given.
  */
-import type {
-  DispatcherToRunner,
-  HelloMessage,
-  JobMessage,
-  ResultTimings,
-  RunnerToDispatcher,
-} from '@maskunet/worker/contract';
+import {
+  DEFAULT_MAX_DISPATCHER_MESSAGE_CHARS,
+  parseDispatcherMessage,
+  RUNNER_PROTOCOL_VERSION,
+  type HelloMessage,
+  type JobMessage,
+  type ResultTimings,
+  type RunnerToDispatcher,
+} from '@maskunet/contract';
 import { BankCache, BankFetchError, httpBankFetcher, DEFAULT_BANK_CACHE_BYTES } from './bank-cache';
 
 /** What a job handler gets besides the job. */
@@ -98,6 +102,11 @@ export interface RunnerClientOptions {
   /** Bytes of banks kept. Default 512 MiB. */
   readonly bankCacheBytes?: number;
   readonly socketFactory?: SocketFactory;
+  /**
+   * Longest dispatcher frame accepted, checked before JSON.parse. Default
+   * DEFAULT_MAX_DISPATCHER_MESSAGE_CHARS (1 Mi characters; a job is a few kB).
+   */
+  readonly maxMessageChars?: number;
   readonly fetch?: typeof fetch;
   readonly log?: (
     level: 'info' | 'warn' | 'error',
@@ -126,6 +135,7 @@ export class RunnerClient {
   private readonly options: RunnerClientOptions;
   private readonly capacity: number;
   private readonly heartbeatIntervalMs: number;
+  private readonly maxMessageChars: number;
   private readonly banks: BankCache;
   private readonly jobs = new Map<string, RunningJob>();
   private readonly cancelled = new Set<string>();
@@ -144,8 +154,13 @@ export class RunnerClient {
     }
     const heartbeat = options.heartbeatIntervalMs ?? 5000;
     if (!(heartbeat > 0)) throw new RangeError(`heartbeatIntervalMs must be positive, got ${heartbeat}`);
+    const maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_DISPATCHER_MESSAGE_CHARS;
+    if (!Number.isSafeInteger(maxMessageChars) || maxMessageChars < 1) {
+      throw new RangeError(`maxMessageChars must be a positive integer, got ${maxMessageChars}`);
+    }
     this.options = options;
     this.capacity = capacity;
+    this.maxMessageChars = maxMessageChars;
     this.heartbeatIntervalMs = heartbeat;
     this.runnerId = options.runnerId ?? `runner-${Math.random().toString(36).slice(2, 10)}`;
     const maxBytes = options.bankCacheBytes ?? DEFAULT_BANK_CACHE_BYTES;
@@ -262,7 +277,7 @@ export class RunnerClient {
       backend: this.options.backend,
       capacity: this.capacity,
       banks: this.banks.ids(),
-      protocol: 1,
+      protocol: RUNNER_PROTOCOL_VERSION,
     };
   }
 
@@ -322,14 +337,19 @@ export class RunnerClient {
 
   // ---- messages ----
 
+  /**
+   * A frame that does not parse is logged and dropped, not answered by closing: the
+   * dispatcher is the authority on the connection (closing would re-queue every job this
+   * runner holds, over one bad frame), and a newer dispatcher may send a message type or
+   * value this runner does not know yet. A dropped job times out on the dispatcher's side.
+   */
   private onMessage(data: string): void {
-    let message: DispatcherToRunner;
-    try {
-      message = JSON.parse(data) as DispatcherToRunner;
-    } catch {
-      this.log('warn', 'ignored a message that is not JSON');
+    const parsed = parseDispatcherMessage(data, this.maxMessageChars);
+    if (!parsed.ok) {
+      this.log('warn', 'ignored a malformed dispatcher message', { reason: parsed.reason });
       return;
     }
+    const message = parsed.message;
     if (message.type === 'job') this.onJob(message);
     else if (message.type === 'cancel') this.onCancel(message.jobId);
   }

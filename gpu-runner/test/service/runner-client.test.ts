@@ -2,11 +2,13 @@
  * The runner client against an in-memory socket (the end-to-end test in test/ runs it over
  * a real WebSocket against the worker): hello and heartbeats, results and failures, cancel
  * and deadline reaching the handler, reconnect with backoff, stopping on fatal refusals;
- * and the bank cache's byte bound, id check and shared downloads.
+ * and the bank cache's byte bound, id check and shared downloads. Waits are on events (a
+ * message sent, a state reached); timing-dependent behaviour (deadlines, backoff) runs
+ * under fake timers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeBank, sha256Hex } from '@maskunet/mask-store';
-import type { DispatcherToRunner, JobMessage, RunnerToDispatcher } from '@maskunet/worker/contract';
+import type { DispatcherToRunner, JobMessage, RunnerToDispatcher } from '@maskunet/contract';
 import {
   BankCache,
   BankFetchError,
@@ -28,15 +30,21 @@ class FakeServer {
   }[] = [];
   /** What the next connection does: open, or be refused with an HTTP status. */
   nextRefusal: number | null = null;
+  /** Called after every message a client sends. */
+  private readonly listeners = new Set<() => void>();
 
   factory: SocketFactory = (url, headers, callbacks) => {
     const connection = { url, headers, callbacks, sent: [] as RunnerToDispatcher[], closed: false };
     this.connections.push(connection);
     const refusal = this.nextRefusal;
     this.nextRefusal = null;
+    // Opens (or refuses) 1 ms later, as a real socket does asynchronously.
     setTimeout(() => (refusal === null ? callbacks.onOpen() : callbacks.onClose(1006, '', refusal)), 1);
     return {
-      send: (data) => connection.sent.push(JSON.parse(data) as RunnerToDispatcher),
+      send: (data) => {
+        connection.sent.push(JSON.parse(data) as RunnerToDispatcher);
+        for (const listener of [...this.listeners]) listener();
+      },
       close: (code = 1000, reason = '') => {
         if (connection.closed) return;
         connection.closed = true;
@@ -60,14 +68,28 @@ class FakeServer {
     this.last.callbacks.onClose(code, 'dropped');
   }
 
-  async waitForSent<T extends RunnerToDispatcher['type']>(type: T, timeoutMs = 2000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.last.sent.find((m) => m.type === type);
-      if (found !== undefined) return found as Extract<RunnerToDispatcher, { type: T }>;
-      if (Date.now() > deadline) throw new Error(`no ${type} sent`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  /** The first message of `type` on the latest connection, as soon as it is sent. */
+  waitForSent<T extends RunnerToDispatcher['type']>(
+    type: T,
+    timeoutMs = 2000,
+  ): Promise<Extract<RunnerToDispatcher, { type: T }>> {
+    const find = () =>
+      this.last.sent.find((m): m is Extract<RunnerToDispatcher, { type: T }> => m.type === type);
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = find();
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(new Error(`no ${type} sent within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.listeners.add(check);
+      check();
+    });
   }
 }
 
@@ -92,6 +114,7 @@ function job(overrides: Partial<JobMessage> = {}): JobMessage {
 const clients: RunnerClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()));
+  vi.useRealTimers();
 });
 
 function client(
@@ -177,6 +200,7 @@ describe('RunnerClient', () => {
   });
 
   it('aborts the handler on cancel and on the deadline, and sends nothing for those jobs', async () => {
+    vi.useFakeTimers();
     const server = new FakeServer();
     const aborted: string[] = [];
     const runner = client(
@@ -190,19 +214,26 @@ describe('RunnerClient', () => {
         }),
     );
     runner.start();
-    await runner.waitFor('open');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runner.state).toBe('open');
     server.push(job({ jobId: 'job_cancel' }));
     server.push({ type: 'cancel', jobId: 'job_cancel' });
     server.push(job({ jobId: 'job_deadline', deadlineMs: 30 }));
     // A job whose cancel overtook it is never started.
     server.push({ type: 'cancel', jobId: 'job_late' });
     server.push(job({ jobId: 'job_late' }));
-    await expect.poll(() => aborted.sort(), { timeout: 2000 }).toEqual(['job_cancel', 'job_deadline']);
-    await new Promise((r) => setTimeout(r, 50));
+    expect(aborted).toEqual(['job_cancel']);
+    await vi.advanceTimersByTimeAsync(29);
+    expect(aborted).toEqual(['job_cancel']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(aborted).toEqual(['job_cancel', 'job_deadline']);
+    // The async advance lets promise callbacks run after each timer it fires, so the aborted
+    // handlers' rejections have reached the client (which must stay silent) by now.
     expect(server.last.sent.filter((m) => m.type === 'result' || m.type === 'failed')).toEqual([]);
   });
 
   it('reconnects with backoff after a drop, aborting what the old connection held', async () => {
+    vi.useFakeTimers();
     const server = new FakeServer();
     const aborted: string[] = [];
     const runner = client(
@@ -216,13 +247,26 @@ describe('RunnerClient', () => {
         }),
     );
     runner.start();
-    await runner.waitFor('open');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runner.state).toBe('open');
     server.push(job());
     server.nextRefusal = 503;
     server.drop();
     expect(aborted).toEqual(['job_1']);
-    await expect.poll(() => server.connections.length, { timeout: 2000 }).toBe(3);
-    await runner.waitFor('open');
+    expect(runner.state).toBe('waiting');
+    // initialDelayMs 10, factor 2, no jitter: redial after 10 ms, refused 1 ms later, then 20 ms.
+    await vi.advanceTimersByTimeAsync(9);
+    expect(server.connections).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(server.connections).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runner.state).toBe('waiting');
+    await vi.advanceTimersByTimeAsync(19);
+    expect(server.connections).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(server.connections).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runner.state).toBe('open');
     expect(server.last.sent[0]?.type).toBe('hello');
   });
 
@@ -230,17 +274,20 @@ describe('RunnerClient', () => {
     ['an unknown token (401)', { http: 401 }],
     ['another model (close 4004)', { code: 4004 }],
   ] as const)('stops for good on %s', async (_what, refusal) => {
+    vi.useFakeTimers();
     const server = new FakeServer();
     const runner = client(server, createPatternHandler());
     if ('http' in refusal) server.nextRefusal = refusal.http;
     runner.start();
+    await vi.advanceTimersByTimeAsync(1);
     if ('code' in refusal) {
-      await runner.waitFor('open');
+      expect(runner.state).toBe('open');
       server.drop(refusal.code);
     }
-    await runner.waitFor('stopped');
+    expect(runner.state).toBe('stopped');
     expect(runner.error?.message).toMatch(/refused/);
-    await new Promise((r) => setTimeout(r, 60));
+    // Well past the longest backoff (maxDelayMs 40): no second dial.
+    await vi.advanceTimersByTimeAsync(1000);
     expect(server.connections).toHaveLength(1);
   });
 });
@@ -259,12 +306,17 @@ describe('BankCache', () => {
     const bytes = await bankOf(0);
     const id = await sha256Hex(bytes);
     let fetches = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const cache = new BankCache(async (requested) => {
       fetches += 1;
-      await new Promise((r) => setTimeout(r, 5));
+      await released;
       return requested === id ? bytes : new Uint8Array([1, 2, 3]);
     });
-    const [a, b] = await Promise.all([cache.get(id), cache.get(id)]);
+    // Both gets start while the first download is still in flight.
+    const both = Promise.all([cache.get(id), cache.get(id)]);
+    release();
+    const [a, b] = await both;
     expect(a).toBe(bytes);
     expect(b).toBe(bytes);
     await cache.get(id);

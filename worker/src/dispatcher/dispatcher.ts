@@ -1,109 +1,58 @@
 /**
  * The dispatcher: one SQLite-backed Durable Object per base model. GPU runners dial in over
  * hibernatable WebSockets and announce capacity and the banks they hold; callers submit jobs
- * through RPC. Jobs wait in a bounded FIFO queue (kept in the object's SQLite, so a restart
- * or hibernation loses no job) and go to the runner with a free slot that holds the job's
- * bank, else the least loaded one. A job whose runner closes its socket or falls silent is
- * re-queued as a new attempt (up to MAX_ATTEMPTS); messages about superseded attempts are
- * ignored, so a caller never sees two results. Deadlines and runner silence are enforced by
- * the object's alarm. Progress streams to SSE subscribers; the PNG goes to R2
- * (`results/<jobId>.png`) and every state change of a job to its D1 row.
+ * through RPC. This class is the shell that wires plain parts to the platform; the parts
+ * decide and their unit tests (worker/test/unit/) drive them without workerd:
+ *
+ * - `JobQueue` (job-queue.ts): the bounded FIFO of waiting jobs, QUEUE_LIMIT, deadlines;
+ * - `JobLedger` (job-ledger.ts): job states and attempts — claiming a result, re-queueing a
+ *   lost attempt up to MAX_ATTEMPTS, ignoring reports of superseded attempts;
+ * - `RunnerRegistry` (runner-registry.ts): runner connections, hello, heartbeats, silence;
+ * - `routeJobs` (routing-policy.ts): bank affinity, then load;
+ * - `SubscriberHub` (subscriber-hub.ts): SSE streams, forward-only progress, keep-alives.
+ *
+ * The shell owns what they must not touch: the object's SQLite (through `SqlJobStore`), the
+ * WebSockets and their attachments (the registry's state, which survives hibernation), the
+ * alarm (deadlines and runner silence), and the D1 rows and R2 objects of jobs (the PNG goes
+ * to `results/<jobId>.png`, every state change of a job to its D1 row).
  *
  * Ordering rule: every decision (claiming a result, re-queueing, cancelling) is made
  * synchronously against SQLite before any `await`, because D1 and R2 calls do not hold the
  * object's input gate and other socket messages may run while they are in flight.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { GenerateEvents, RunnerSummary } from '../contract/api';
 import {
   RUNNER_CLOSE_CODES,
-  RUNNER_PROTOCOL_VERSION,
   type DispatcherToRunner,
   type HelloMessage,
   type ResultMessage,
   type ResultTimings,
   type RunnerToDispatcher,
-  type SamplerName,
-} from '../contract/runner-protocol';
+} from '@maskunet/contract';
 import { limitsFromEnv, type WorkerLimits } from '../config';
 import { createLogger, logLevelFrom, type Logger } from '../log';
+import type { JobRecord } from './job-store';
+import { JobLedger, type SettledAttempt } from './job-ledger';
+import { JobQueue } from './job-queue';
+import { routeJobs, type RunnerCandidate } from './routing-policy';
+import { RunnerRegistry, type ReadyState, type RunnerConnections, type RunnerState } from './runner-registry';
 import { decodeBase64, isPng, parseRunnerMessage } from './runner-messages';
+import { SqlJobStore } from './sql-job-store';
+import { SubscriberHub } from './subscriber-hub';
+import type { CancelResult, DispatchJob, DispatcherSummary, SubmitResult } from './types';
 
-/** What the worker hands the dispatcher for one job (already validated and authorised). */
-export interface DispatchJob {
-  readonly jobId: string;
-  readonly tenantId: string;
-  readonly model: string;
-  readonly variant: string | null;
-  readonly bankId: string | null;
-  readonly prompt: string;
-  readonly seed: number;
-  readonly steps: number;
-  readonly guidance: number;
-  readonly sampler: SamplerName;
-  readonly requestId: string;
-}
+export type { CancelResult, DispatchJob, DispatcherSummary, SubmitResult } from './types';
 
-export type SubmitResult =
-  | { readonly ok: true; readonly position: number; readonly stream: ReadableStream<Uint8Array> | null }
-  | { readonly ok: false; readonly code: 'queue_full'; readonly message: string };
-
-export type CancelResult = 'cancelled' | 'unknown' | 'finishing';
-
-export interface DispatcherSummary extends RunnerSummary {
-  readonly queued: number;
-  readonly running: number;
-  readonly runners: readonly {
-    readonly runnerId: string;
-    readonly backend: string;
-    readonly capacity: number;
-    readonly running: number;
-    readonly banks: readonly string[];
-  }[];
-}
-
-/** Per-socket state, kept as the socket's serialized attachment so it survives hibernation. */
-type SocketState =
-  | { readonly phase: 'connecting'; readonly model: string; readonly connectedAt: number }
-  | {
-      readonly phase: 'ready';
-      readonly model: string;
-      readonly runnerId: string;
-      readonly backend: string;
-      readonly capacity: number;
-      readonly banks: readonly string[];
-      readonly load: number;
-      readonly lastSeen: number;
-      readonly lastAssigned: number;
-    };
-
-type ReadyState = Extract<SocketState, { phase: 'ready' }>;
-
-interface JobRow extends Record<string, SqlStorageValue> {
-  job_id: string;
-  spec: string;
-  state: 'queued' | 'running' | 'finishing';
-  attempt: number;
-  runner_id: string | null;
-  deadline: number;
-  submitted_at: number;
-  dispatched_at: number | null;
-}
-
-type EventName = keyof GenerateEvents;
-
-const encoder = new TextEncoder();
-/** An SSE comment: clients ignore it; it keeps idle connections open through proxies. */
-const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
+/** A ready runner during a dispatch pass. */
+type Ready = { readonly connection: WebSocket; readonly state: ReadyState };
 
 export class Dispatcher extends DurableObject<Env> {
   private readonly limits: WorkerLimits;
   private readonly log: Logger;
-  private readonly subscribers = new Map<string, Set<WritableStreamDefaultWriter<Uint8Array>>>();
-  /** Highest progress step sent to callers per `jobId#attempt` (in memory: progress is advisory). */
-  private readonly lastStep = new Map<string, number>();
-  /** Writes keep-alive comments to every open stream while there is one. */
-  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private readonly queue: JobQueue;
+  private readonly ledger: JobLedger;
+  private readonly runners: RunnerRegistry<WebSocket>;
+  private readonly hub: SubscriberHub;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -112,82 +61,67 @@ export class Dispatcher extends DurableObject<Env> {
       { component: 'dispatcher', object: ctx.id.toString().slice(0, 12) },
       logLevelFrom(env),
     );
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS jobs (
-      job_id TEXT PRIMARY KEY,
-      seq INTEGER NOT NULL,
-      spec TEXT NOT NULL,
-      state TEXT NOT NULL,
-      attempt INTEGER NOT NULL,
-      runner_id TEXT,
-      deadline INTEGER NOT NULL,
-      submitted_at INTEGER NOT NULL,
-      dispatched_at INTEGER
-    )`);
+    const clock = Date.now;
+    const store = new SqlJobStore(ctx.storage.sql);
+    this.queue = new JobQueue(store, {
+      limit: this.limits.queueLimit,
+      jobTimeoutMs: this.limits.jobTimeoutMs,
+      clock,
+    });
+    this.ledger = new JobLedger(store, { maxAttempts: this.limits.maxAttempts, clock });
+    this.runners = new RunnerRegistry(socketConnections(ctx), {
+      heartbeatTimeoutMs: this.limits.runnerHeartbeatTimeoutMs,
+      clock,
+    });
+    this.hub = new SubscriberHub({ keepAliveMs: this.limits.sseKeepAliveMs });
   }
 
   // ---- RPC from the worker ----
 
   /** Queues a job; with `stream`, also returns its server-sent event stream. */
   async submit(job: DispatchJob, options: { stream: boolean }): Promise<SubmitResult> {
-    const sql = this.ctx.storage.sql;
-    const queued = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`).one().n;
-    if (queued >= this.limits.queueLimit) {
-      return { ok: false, code: 'queue_full', message: `the queue of this model holds ${queued} jobs` };
+    const admitted = this.queue.enqueue(job);
+    if (!admitted.ok) {
+      return {
+        ok: false,
+        code: 'queue_full',
+        message: `the queue of this model holds ${admitted.queued} jobs`,
+      };
     }
-    const now = Date.now();
-    const seq = sql.exec<{ s: number }>(`SELECT coalesce(max(seq), 0) + 1 AS s FROM jobs`).one().s;
-    sql.exec(
-      `INSERT INTO jobs (job_id, seq, spec, state, attempt, deadline, submitted_at) VALUES (?, ?, ?, 'queued', 0, ?, ?)`,
-      job.jobId,
-      seq,
-      JSON.stringify(job),
-      now + this.limits.jobTimeoutMs,
-      now,
-    );
-    let stream: ReadableStream<Uint8Array> | null = null;
-    if (options.stream) {
-      const pipe = new TransformStream<Uint8Array, Uint8Array>();
-      this.subscribe(job.jobId, pipe.writable.getWriter());
-      stream = pipe.readable;
-    }
-    this.emit(job.jobId, 'queued', { jobId: job.jobId, position: queued, attempt: 1 });
-    this.log.info('job queued', { jobId: job.jobId, requestId: job.requestId, position: queued });
+    const { position } = admitted;
+    const stream = options.stream ? this.hub.open(job.jobId) : null;
+    this.hub.emit(job.jobId, 'queued', { jobId: job.jobId, position, attempt: 1 });
+    this.log.info('job queued', { jobId: job.jobId, requestId: job.requestId, position });
     await this.dispatch();
     await this.scheduleAlarm();
-    return { ok: true, position: queued, stream };
+    return { ok: true, position, stream };
   }
 
   /** Cancels a queued or running job (the runner is told to stop). */
   async cancel(jobId: string): Promise<CancelResult> {
-    const row = this.job(jobId);
-    if (row === null) return 'unknown';
-    if (row.state === 'finishing') return 'finishing';
-    if (row.state === 'running' && row.runner_id !== null) {
-      this.sendTo(row.runner_id, { type: 'cancel', jobId });
+    const found = this.ledger.cancellation(jobId);
+    if (found === 'unknown' || found === 'finishing') return found;
+    if (found.state === 'running' && found.runnerId !== null) {
+      this.sendTo(found.runnerId, { type: 'cancel', jobId });
     }
-    await this.finishFailed(row, 'cancelled', 'cancelled', 'cancelled by the caller');
+    await this.finishFailed(found, 'cancelled', 'cancelled', 'cancelled by the caller');
     await this.dispatch();
     return 'cancelled';
   }
 
   /** Connected runners and queue depth, for GET /v1/models. */
   summary(): DispatcherSummary {
-    const runners = this.readyRunners().map(({ state }) => ({
+    const runners = this.runners.ready().map(({ state }) => ({
       runnerId: state.runnerId,
       backend: state.backend,
       capacity: state.capacity,
-      running: this.runningOn(state.runnerId),
+      running: this.ledger.runningOn(state.runnerId),
       banks: state.banks,
     }));
-    const counts = this.ctx.storage.sql
-      .exec<{ state: string; n: number }>(`SELECT state, count(*) AS n FROM jobs GROUP BY state`)
-      .toArray();
-    const count = (state: string): number => counts.find((c) => c.state === state)?.n ?? 0;
     return {
       count: runners.length,
       backends: [...new Set(runners.map((r) => r.backend))].sort(),
-      queued: count('queued'),
-      running: count('running') + count('finishing'),
+      ...this.ledger.counts(),
       runners,
     };
   }
@@ -204,8 +138,7 @@ export class Dispatcher extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const server = pair[1];
     this.ctx.acceptWebSocket(server);
-    const state: SocketState = { phase: 'connecting', model, connectedAt: Date.now() };
-    server.serializeAttachment(state);
+    this.runners.accept(server, model);
     await this.scheduleAlarm();
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -216,17 +149,19 @@ export class Dispatcher extends DurableObject<Env> {
     // A result carries base64 PNG (4/3 of the bytes); everything else is small.
     const parsed = parseRunnerMessage(message, Math.ceil((this.limits.maxResultBytes * 4) / 3) + 4096);
     if (!parsed.ok) return this.protocolError(ws, parsed.reason);
-    const state = ws.deserializeAttachment() as SocketState;
+    const state = this.runners.state(ws);
+    // A socket already dropped (replaced, timed out) may still deliver frames: nothing it
+    // says can be current any more.
+    if (state === null) return;
     const msg = parsed.message;
     if (state.phase === 'connecting') {
       // Frames of one socket can reach this object out of order (observed in workerd under
       // load), so a heartbeat that overtook its hello is dropped rather than fatal.
       if (msg.type === 'heartbeat') return;
       if (msg.type !== 'hello') return this.protocolError(ws, 'the first message must be hello');
-      return this.onHello(ws, state, msg);
+      return this.onHello(ws, msg);
     }
-    const seen: ReadyState = { ...state, lastSeen: Date.now() };
-    await this.onReadyMessage(ws, seen, msg);
+    await this.onReadyMessage(ws, msg);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -245,70 +180,41 @@ export class Dispatcher extends DurableObject<Env> {
   // ---- timers ----
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    for (const socket of this.ctx.getWebSockets()) {
-      const state = socket.deserializeAttachment() as SocketState | null;
-      if (state === null) continue;
-      const lastHeard = state.phase === 'ready' ? state.lastSeen : state.connectedAt;
-      if (lastHeard + this.limits.runnerHeartbeatTimeoutMs <= now) {
-        this.closeSocket(socket, RUNNER_CLOSE_CODES.heartbeatTimeout, 'heartbeat timeout');
-        await this.onRunnerGone(socket, 'heartbeat timeout');
-      }
+    for (const socket of this.runners.silent()) {
+      this.closeSocket(socket, RUNNER_CLOSE_CODES.heartbeatTimeout, 'heartbeat timeout');
+      await this.onRunnerGone(socket, 'heartbeat timeout');
     }
-    const expired = this.ctx.storage.sql
-      .exec<JobRow>(`SELECT * FROM jobs WHERE deadline <= ? AND state != 'finishing' ORDER BY seq`, now)
-      .toArray();
-    for (const row of expired) {
-      if (row.state === 'running' && row.runner_id !== null) {
-        this.sendTo(row.runner_id, { type: 'cancel', jobId: row.job_id });
+    const expired = this.ledger.due().map((record) => {
+      if (record.state === 'running' && record.runnerId !== null) {
+        this.sendTo(record.runnerId, { type: 'cancel', jobId: record.jobId });
       }
-      await this.finishFailed(row, 'failed', 'timeout', `no result within ${this.limits.jobTimeoutMs} ms`);
-    }
+      return this.finishFailed(
+        record,
+        'failed',
+        'timeout',
+        `no result within ${this.limits.jobTimeoutMs} ms`,
+      );
+    });
+    await Promise.all(expired);
     await this.dispatch();
     await this.scheduleAlarm(true);
   }
 
   // ---- internals ----
 
-  private async onHello(
-    ws: WebSocket,
-    state: Extract<SocketState, { phase: 'connecting' }>,
-    hello: HelloMessage,
-  ): Promise<void> {
-    // Typed as the one version senders may write; at run time any number can arrive.
-    const announced: number = hello.protocol;
-    if (announced !== RUNNER_PROTOCOL_VERSION) {
-      this.closeSocket(
-        ws,
-        RUNNER_CLOSE_CODES.unsupportedProtocol,
-        `protocol ${RUNNER_PROTOCOL_VERSION} only`,
-      );
-      return;
-    }
-    if (hello.model !== state.model) {
-      this.closeSocket(ws, RUNNER_CLOSE_CODES.wrongModel, `this dispatcher serves ${state.model}`);
+  private async onHello(ws: WebSocket, hello: HelloMessage): Promise<void> {
+    const admission = this.runners.admit(ws, hello);
+    if (!admission.ok) {
+      this.closeSocket(ws, admission.closeCode, admission.reason);
       return;
     }
     // A runner that reconnects before its old socket was noticed gone replaces it; the old
     // socket's jobs are re-queued as new attempts (their late results are then ignored).
-    for (const other of this.readyRunners()) {
-      if (other.state.runnerId === hello.runnerId && other.socket !== ws) {
-        this.closeSocket(other.socket, RUNNER_CLOSE_CODES.replaced, 'replaced by a newer connection');
-        await this.onRunnerGone(other.socket, 'replaced');
-      }
+    for (const old of admission.replaces) {
+      this.closeSocket(old, RUNNER_CLOSE_CODES.replaced, 'replaced by a newer connection');
+      await this.onRunnerGone(old, 'replaced');
     }
-    const ready: ReadyState = {
-      phase: 'ready',
-      model: state.model,
-      runnerId: hello.runnerId,
-      backend: hello.backend,
-      capacity: hello.capacity,
-      banks: [...hello.banks],
-      load: 0,
-      lastSeen: Date.now(),
-      lastAssigned: 0,
-    };
-    ws.serializeAttachment(ready);
+    this.runners.register(ws, hello);
     this.log.info('runner ready', {
       runnerId: hello.runnerId,
       backend: hello.backend,
@@ -318,24 +224,21 @@ export class Dispatcher extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
-  private async onReadyMessage(ws: WebSocket, state: ReadyState, msg: RunnerToDispatcher): Promise<void> {
+  private async onReadyMessage(ws: WebSocket, msg: RunnerToDispatcher): Promise<void> {
+    if (msg.type === 'hello') return this.protocolError(ws, 'hello was already sent');
+    if (msg.type === 'heartbeat') {
+      this.runners.heartbeat(ws, msg.load, msg.banks);
+      await this.dispatch();
+      await this.scheduleAlarm();
+      return;
+    }
+    const runner = this.runners.touch(ws);
+    if (runner === null) return;
     switch (msg.type) {
-      case 'hello':
-        return this.protocolError(ws, 'hello was already sent');
-      case 'heartbeat':
-        ws.serializeAttachment({ ...state, load: msg.load, banks: [...msg.banks] });
-        await this.dispatch();
-        await this.scheduleAlarm();
-        return;
       case 'progress': {
-        ws.serializeAttachment(state);
-        const row = this.currentAttempt(state.runnerId, msg.jobId, msg.attempt);
-        if (row === null || row.state !== 'running') return;
+        if (this.ledger.current(runner.runnerId, msg.jobId, msg.attempt) === null) return;
         // Callers see progress only move forward, even when frames arrive out of order.
-        const key = `${msg.jobId}#${msg.attempt}`;
-        if (msg.step <= (this.lastStep.get(key) ?? -1)) return;
-        this.lastStep.set(key, msg.step);
-        this.emit(msg.jobId, 'progress', {
+        this.hub.progress(msg.attempt, {
           jobId: msg.jobId,
           step: msg.step,
           total: msg.total,
@@ -344,23 +247,17 @@ export class Dispatcher extends DurableObject<Env> {
         return;
       }
       case 'result':
-        ws.serializeAttachment(state);
-        return this.onResult(state, msg);
+        return this.onResult(runner, msg);
       case 'failed': {
-        ws.serializeAttachment(state);
-        const row = this.currentAttempt(state.runnerId, msg.jobId, msg.attempt);
-        if (row === null || row.state !== 'running') {
+        const settled = this.ledger.failAttempt(runner.runnerId, msg.jobId, msg.attempt, msg.retryable);
+        if (settled === null) {
           this.log.info('ignored failure of a superseded attempt', {
             jobId: msg.jobId,
             attempt: msg.attempt,
           });
           return;
         }
-        if (msg.retryable && row.attempt < this.limits.maxAttempts) {
-          await this.requeue(row, `runner ${state.runnerId} failed: ${msg.code}`);
-        } else {
-          await this.finishFailed(row, 'failed', msg.code, msg.message);
-        }
+        await this.settled(settled, `runner ${runner.runnerId} failed: ${msg.code}`, msg.code, msg.message);
         await this.dispatch();
         await this.scheduleAlarm();
         return;
@@ -368,19 +265,18 @@ export class Dispatcher extends DurableObject<Env> {
     }
   }
 
-  private async onResult(state: ReadyState, msg: ResultMessage): Promise<void> {
-    const row = this.currentAttempt(state.runnerId, msg.jobId, msg.attempt);
-    if (row === null || row.state !== 'running') {
+  private async onResult(runner: ReadyState, msg: ResultMessage): Promise<void> {
+    // Claimed before any await: a duplicate arriving meanwhile finds the job finishing.
+    const record = this.ledger.claimResult(runner.runnerId, msg.jobId, msg.attempt);
+    if (record === null) {
       this.log.info('ignored result of a superseded attempt', { jobId: msg.jobId, attempt: msg.attempt });
       return;
     }
-    // Claim the result before any await: a duplicate arriving meanwhile finds 'finishing'.
-    this.ctx.storage.sql.exec(`UPDATE jobs SET state = 'finishing' WHERE job_id = ?`, row.job_id);
     await this.dispatch();
     const png = decodeBase64(msg.pngBase64);
     if (png === null || !isPng(png) || png.length > this.limits.maxResultBytes) {
       await this.finishFailed(
-        row,
+        record,
         'failed',
         'bad_result',
         png === null || !isPng(png)
@@ -390,208 +286,169 @@ export class Dispatcher extends DurableObject<Env> {
       return;
     }
     const timings: ResultTimings = {
-      queueMs: Math.max(0, (row.dispatched_at ?? row.submitted_at) - row.submitted_at),
+      queueMs: Math.max(0, (record.dispatchedAt ?? record.submittedAt) - record.submittedAt),
       bankFetchMs: msg.timings.bankFetchMs,
       stepsMs: msg.timings.stepsMs,
       encodeMs: msg.timings.encodeMs,
     };
-    const imageKey = `results/${row.job_id}.png`;
+    const imageKey = `results/${record.jobId}.png`;
     try {
       await this.env.BANKS.put(imageKey, png, { httpMetadata: { contentType: 'image/png' } });
       await this.env.DB.prepare(
         `UPDATE jobs SET status = 'done', backend = ?, timings_json = ?, image_key = ?, finished_at = ?
           WHERE id = ? AND status IN ('queued', 'running')`,
       )
-        .bind(msg.backend, JSON.stringify(timings), imageKey, Date.now(), row.job_id)
+        .bind(msg.backend, JSON.stringify(timings), imageKey, Date.now(), record.jobId)
         .run();
     } catch (error) {
-      this.log.error('storing a result failed', { jobId: row.job_id, error: String(error) });
-      await this.finishFailed(row, 'failed', 'internal_error', 'the result could not be stored');
+      this.log.error('storing a result failed', { jobId: record.jobId, error: String(error) });
+      await this.finishFailed(record, 'failed', 'internal_error', 'the result could not be stored');
       return;
     }
-    this.ctx.storage.sql.exec(`DELETE FROM jobs WHERE job_id = ?`, row.job_id);
-    this.emit(row.job_id, 'done', { jobId: row.job_id, imageUrl: `/v1/jobs/${row.job_id}/image`, timings });
-    this.closeSubscribers(row.job_id);
+    this.ledger.end(record.jobId);
+    this.hub.emit(record.jobId, 'done', {
+      jobId: record.jobId,
+      imageUrl: `/v1/jobs/${record.jobId}/image`,
+      timings,
+    });
+    this.hub.close(record.jobId);
     this.log.info('job done', {
-      jobId: row.job_id,
-      runnerId: state.runnerId,
-      attempt: row.attempt,
+      jobId: record.jobId,
+      runnerId: runner.runnerId,
+      attempt: record.attempt,
       ...timings,
     });
   }
 
   /** Re-queues the jobs of a runner that is gone (or fails them when out of attempts). */
   private async onRunnerGone(ws: WebSocket, why: string): Promise<void> {
-    const state = ws.deserializeAttachment() as SocketState | null;
-    // Mark the socket so readyRunners() skips it while its close is still being delivered.
-    try {
-      ws.serializeAttachment(null);
-    } catch {
-      // A socket that is fully closed keeps its last attachment; nothing reads it again.
-    }
-    if (state === null || state.phase !== 'ready') return;
+    // Forgotten first, so dispatch skips the socket while its close is still being delivered.
+    const runner = this.runners.forget(ws);
+    if (runner === null) return;
     // Another live socket with the same id (a reconnect) keeps nothing of this one's jobs:
     // they were dispatched on this socket, so they are re-queued either way.
-    const rows = this.ctx.storage.sql
-      .exec<JobRow>(`SELECT * FROM jobs WHERE runner_id = ? AND state = 'running'`, state.runnerId)
-      .toArray();
-    this.log.warn('runner gone', { runnerId: state.runnerId, why, jobs: rows.length });
-    for (const row of rows) {
-      if (row.attempt < this.limits.maxAttempts) await this.requeue(row, `runner ${state.runnerId}: ${why}`);
-      else await this.finishFailed(row, 'failed', 'runner_lost', `runner lost ${row.attempt} times (${why})`);
-    }
+    const orphans = this.ledger.orphan(runner.runnerId);
+    this.log.warn('runner gone', { runnerId: runner.runnerId, why, jobs: orphans.length });
+    await Promise.all(
+      orphans.map((settled) =>
+        this.settled(
+          settled,
+          `runner ${runner.runnerId}: ${why}`,
+          'runner_lost',
+          `runner lost ${settled.record.attempt} times (${why})`,
+        ),
+      ),
+    );
     await this.dispatch();
     await this.scheduleAlarm();
   }
 
-  private async requeue(row: JobRow, why: string): Promise<void> {
-    this.ctx.storage.sql.exec(
-      `UPDATE jobs SET state = 'queued', runner_id = NULL WHERE job_id = ?`,
-      row.job_id,
-    );
-    const position = this.ctx.storage.sql
-      .exec<{ n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE state = 'queued' AND seq < ?`,
-        this.seqOf(row),
-      )
-      .one().n;
-    this.emit(row.job_id, 'queued', { jobId: row.job_id, position, attempt: row.attempt + 1 });
-    this.log.info('job re-queued', { jobId: row.job_id, attempt: row.attempt, why });
+  /**
+   * Tells callers and D1 what the ledger decided about an attempt without a result. Its
+   * synchronous part (events, logs, starting the D1 write) runs before it returns.
+   */
+  private settled(settled: SettledAttempt, why: string, code: string, message: string): Promise<void> {
+    const { record } = settled;
+    if (settled.outcome === 'ended') return this.finishFailed(record, 'failed', code, message);
+    const position = this.queue.positionOf(record);
+    this.hub.emit(record.jobId, 'queued', { jobId: record.jobId, position, attempt: record.attempt + 1 });
+    this.log.info('job re-queued', { jobId: record.jobId, attempt: record.attempt, why });
     // Guarded by the attempt: if the next dispatch's write lands first, this one changes nothing.
-    await this.env.DB.prepare(
+    return this.env.DB.prepare(
       `UPDATE jobs SET status = 'queued', runner_id = NULL WHERE id = ? AND attempt = ? AND status = 'running'`,
     )
-      .bind(row.job_id, row.attempt)
-      .run();
+      .bind(record.jobId, record.attempt)
+      .run()
+      .then(() => undefined);
   }
 
-  /** Ends a job that did not produce an image: D1 row, subscribers, local state. */
+  /** Ends a job that did not produce an image: ledger, subscribers, D1 row. */
   private async finishFailed(
-    row: JobRow,
+    record: JobRecord,
     status: 'failed' | 'cancelled',
     code: string,
     message: string,
   ): Promise<void> {
-    this.ctx.storage.sql.exec(`DELETE FROM jobs WHERE job_id = ?`, row.job_id);
-    this.emit(row.job_id, 'error', { jobId: row.job_id, code, message });
-    this.closeSubscribers(row.job_id);
-    this.log.info(`job ${status}`, { jobId: row.job_id, code, attempt: row.attempt });
+    this.ledger.end(record.jobId);
+    this.hub.emit(record.jobId, 'error', { jobId: record.jobId, code, message });
+    this.hub.close(record.jobId);
+    this.log.info(`job ${status}`, { jobId: record.jobId, code, attempt: record.attempt });
     await this.env.DB.prepare(
       `UPDATE jobs SET status = ?, error_code = ?, error_message = ?, finished_at = ?
         WHERE id = ? AND status IN ('queued', 'running')`,
     )
-      .bind(status, code, message, Date.now(), row.job_id)
+      .bind(status, code, message, Date.now(), record.jobId)
       .run();
   }
 
-  /** Hands queued jobs, oldest first, to runners with free slots. */
+  /** Hands queued jobs, oldest first, to runners with free slots (routing-policy.ts). */
   private async dispatch(): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    const queued = sql.exec<JobRow>(`SELECT * FROM jobs WHERE state = 'queued' ORDER BY seq`).toArray();
-    if (queued.length === 0) return;
-    const runners = this.readyRunners().map((r) => ({ ...r, running: this.runningOn(r.state.runnerId) }));
-    const writes: Promise<unknown>[] = [];
+    const waiting = this.queue.waiting();
+    if (waiting.length === 0) return;
     const now = Date.now();
-    for (const row of queued) {
-      const spec = JSON.parse(row.spec) as DispatchJob;
-      const free = runners.filter((r) => r.running < r.state.capacity);
-      if (free.length === 0) break;
-      const pick = free.sort((a, b) => rank(a, b, spec.bankId))[0]!;
-      const attempt = row.attempt + 1;
-      const job: DispatcherToRunner = {
-        type: 'job',
-        jobId: spec.jobId,
-        attempt,
-        model: spec.model,
-        variant: spec.variant,
-        bankId: spec.bankId,
-        prompt: spec.prompt,
-        seed: spec.seed,
-        steps: spec.steps,
-        guidance: spec.guidance,
-        sampler: spec.sampler,
-        deadlineMs: Math.max(0, row.deadline - now),
-      };
-      try {
-        pick.socket.send(JSON.stringify(job));
-      } catch {
-        // The socket died under us; its close handler re-queues what it held.
-        pick.running = Number.POSITIVE_INFINITY;
-        continue;
-      }
-      sql.exec(
-        `UPDATE jobs SET state = 'running', attempt = ?, runner_id = ?, dispatched_at = ? WHERE job_id = ?`,
-        attempt,
-        pick.state.runnerId,
-        now,
-        row.job_id,
-      );
-      pick.running += 1;
-      const banks =
-        spec.bankId === null || pick.state.banks.includes(spec.bankId)
-          ? pick.state.banks
-          : [...pick.state.banks, spec.bankId];
-      pick.state = { ...pick.state, banks, lastAssigned: now };
-      pick.socket.serializeAttachment(pick.state);
-      this.emit(spec.jobId, 'started', {
-        jobId: spec.jobId,
-        runnerId: pick.state.runnerId,
-        backend: pick.state.backend,
-        attempt,
-      });
-      this.log.info('job dispatched', { jobId: spec.jobId, runnerId: pick.state.runnerId, attempt });
-      writes.push(
-        this.env.DB.prepare(
-          `UPDATE jobs SET status = 'running', attempt = ?, runner_id = ?, backend = ?, started_at = coalesce(started_at, ?)
-            WHERE id = ? AND status IN ('queued', 'running') AND attempt < ?`,
-        )
-          .bind(attempt, pick.state.runnerId, pick.state.backend, now, spec.jobId, attempt)
-          .run(),
-      );
-    }
+    const candidates: RunnerCandidate<Ready>[] = this.runners.ready().map((runner) => ({
+      runner,
+      runnerId: runner.state.runnerId,
+      capacity: runner.state.capacity,
+      running: this.ledger.runningOn(runner.state.runnerId),
+      load: runner.state.load,
+      banks: runner.state.banks,
+      lastAssigned: runner.state.lastAssigned,
+    }));
+    const writes: Promise<unknown>[] = [];
+    routeJobs(
+      waiting,
+      (record) => record.spec.bankId,
+      candidates,
+      now,
+      (record, { runner: { connection, state } }) => {
+        const { spec } = record;
+        const attempt = record.attempt + 1;
+        const job: DispatcherToRunner = {
+          type: 'job',
+          jobId: spec.jobId,
+          attempt,
+          model: spec.model,
+          variant: spec.variant,
+          bankId: spec.bankId,
+          prompt: spec.prompt,
+          seed: spec.seed,
+          steps: spec.steps,
+          guidance: spec.guidance,
+          sampler: spec.sampler,
+          deadlineMs: Math.max(0, record.deadline - now),
+        };
+        try {
+          connection.send(JSON.stringify(job));
+        } catch {
+          // The socket died under us; its close handler re-queues what it held.
+          return false;
+        }
+        this.ledger.start(record.jobId, state.runnerId);
+        this.runners.assigned(connection, spec.bankId);
+        this.hub.emit(spec.jobId, 'started', {
+          jobId: spec.jobId,
+          runnerId: state.runnerId,
+          backend: state.backend,
+          attempt,
+        });
+        this.log.info('job dispatched', { jobId: spec.jobId, runnerId: state.runnerId, attempt });
+        writes.push(
+          this.env.DB.prepare(
+            `UPDATE jobs SET status = 'running', attempt = ?, runner_id = ?, backend = ?, started_at = coalesce(started_at, ?)
+              WHERE id = ? AND status IN ('queued', 'running') AND attempt < ?`,
+          )
+            .bind(attempt, state.runnerId, state.backend, now, spec.jobId, attempt)
+            .run(),
+        );
+        return true;
+      },
+    );
     await Promise.all(writes);
   }
 
-  private readyRunners(): { socket: WebSocket; state: ReadyState }[] {
-    const out: { socket: WebSocket; state: ReadyState }[] = [];
-    for (const socket of this.ctx.getWebSockets()) {
-      const state = socket.deserializeAttachment() as SocketState | null;
-      if (state !== null && state.phase === 'ready') out.push({ socket, state });
-    }
-    return out;
-  }
-
-  private runningOn(runnerId: string): number {
-    return this.ctx.storage.sql
-      .exec<{ n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE runner_id = ? AND state = 'running'`,
-        runnerId,
-      )
-      .one().n;
-  }
-
-  private job(jobId: string): JobRow | null {
-    return (
-      this.ctx.storage.sql.exec<JobRow>(`SELECT * FROM jobs WHERE job_id = ?`, jobId).toArray()[0] ?? null
-    );
-  }
-
-  private seqOf(row: JobRow): number {
-    return this.ctx.storage.sql
-      .exec<{ seq: number }>(`SELECT seq FROM jobs WHERE job_id = ?`, row.job_id)
-      .one().seq;
-  }
-
-  /** The job row when (runner, job, attempt) is the job's current attempt, else null. */
-  private currentAttempt(runnerId: string, jobId: string, attempt: number): JobRow | null {
-    const row = this.job(jobId);
-    if (row === null || row.runner_id !== runnerId || row.attempt !== attempt) return null;
-    return row;
-  }
-
   private sendTo(runnerId: string, message: DispatcherToRunner): void {
-    for (const { socket, state } of this.readyRunners()) {
-      if (state.runnerId !== runnerId) continue;
+    for (const socket of this.runners.find(runnerId)) {
       try {
         socket.send(JSON.stringify(message));
       } catch {
@@ -616,17 +473,10 @@ export class Dispatcher extends DurableObject<Env> {
 
   /** Sets the alarm to the next deadline or heartbeat expiry (or clears it when idle). */
   private async scheduleAlarm(force = false): Promise<void> {
-    let next = Number.POSITIVE_INFINITY;
-    const deadline = this.ctx.storage.sql
-      .exec<{ d: number | null }>(`SELECT min(deadline) AS d FROM jobs WHERE state != 'finishing'`)
-      .one().d;
-    if (deadline !== null) next = deadline;
-    for (const socket of this.ctx.getWebSockets()) {
-      const state = socket.deserializeAttachment() as SocketState | null;
-      if (state === null) continue;
-      const lastHeard = state.phase === 'ready' ? state.lastSeen : state.connectedAt;
-      next = Math.min(next, lastHeard + this.limits.runnerHeartbeatTimeoutMs);
-    }
+    const next = Math.min(
+      this.ledger.nextDeadline() ?? Number.POSITIVE_INFINITY,
+      this.runners.nextExpiry() ?? Number.POSITIVE_INFINITY,
+    );
     const current = await this.ctx.storage.getAlarm();
     if (next === Number.POSITIVE_INFINITY) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -635,55 +485,23 @@ export class Dispatcher extends DurableObject<Env> {
     // Only move the alarm earlier; a late alarm that finds nothing due just reschedules.
     if (force || current === null || next < current) await this.ctx.storage.setAlarm(next);
   }
+}
 
-  private subscribe(jobId: string, writer: WritableStreamDefaultWriter<Uint8Array>): void {
-    let set = this.subscribers.get(jobId);
-    if (set === undefined) this.subscribers.set(jobId, (set = new Set()));
-    set.add(writer);
-    this.keepAlive ??= setInterval(() => {
-      if (this.subscribers.size === 0) {
-        clearInterval(this.keepAlive);
-        this.keepAlive = undefined;
+/** The registry's state lives in each socket's serialized attachment (kept across hibernation). */
+function socketConnections(ctx: DurableObjectState): RunnerConnections<WebSocket> {
+  return {
+    list: () => ctx.getWebSockets(),
+    read: (socket) => socket.deserializeAttachment() as RunnerState | null,
+    write: (socket, state) => {
+      if (state !== null) {
+        socket.serializeAttachment(state);
         return;
       }
-      for (const streams of this.subscribers.values()) broadcast(streams, KEEP_ALIVE);
-    }, this.limits.sseKeepAliveMs);
-  }
-
-  private emit<E extends EventName>(jobId: string, event: E, data: GenerateEvents[E]): void {
-    const set = this.subscribers.get(jobId);
-    if (set === undefined) return;
-    broadcast(set, encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-  }
-
-  private closeSubscribers(jobId: string): void {
-    for (const key of this.lastStep.keys()) if (key.startsWith(`${jobId}#`)) this.lastStep.delete(key);
-    const set = this.subscribers.get(jobId);
-    if (set === undefined) return;
-    this.subscribers.delete(jobId);
-    for (const writer of set) writer.close().catch(() => undefined);
-  }
-}
-
-/** Writes a chunk to every stream of a job; a stream whose caller went away is dropped (the job carries on and can be polled). */
-function broadcast(set: Set<WritableStreamDefaultWriter<Uint8Array>>, chunk: Uint8Array): void {
-  for (const writer of set) writer.write(chunk).catch(() => set.delete(writer));
-}
-
-/** Bank affinity first, then the lower load, then the runner idle longest, then id. */
-function rank(
-  a: { state: ReadyState; running: number },
-  b: { state: ReadyState; running: number },
-  bankId: string | null,
-): number {
-  if (bankId !== null) {
-    const affinity = Number(b.state.banks.includes(bankId)) - Number(a.state.banks.includes(bankId));
-    if (affinity !== 0) return affinity;
-  }
-  const load = (r: { state: ReadyState; running: number }): number =>
-    Math.max(r.running / r.state.capacity, r.state.load);
-  const byLoad = load(a) - load(b);
-  if (byLoad !== 0) return byLoad;
-  if (a.state.lastAssigned !== b.state.lastAssigned) return a.state.lastAssigned - b.state.lastAssigned;
-  return a.state.runnerId < b.state.runnerId ? -1 : a.state.runnerId > b.state.runnerId ? 1 : 0;
+      try {
+        socket.serializeAttachment(null);
+      } catch {
+        // A socket that is fully closed keeps its last attachment; nothing reads it again.
+      }
+    },
+  };
 }

@@ -6,13 +6,18 @@
  * bank instead — exactly mask-store's `diffBanks(old, new)` — computed once and cached in R2
  * under `deltas/<old>..<new>`.
  */
-import { Hono, type Context } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
+import type { Context } from 'hono';
 import { BankStore, diffBanks, isHexDigest, layoutSize, R2Backend } from '@maskunet/mask-store';
+import { bankDownloadQuerySchema } from '@maskunet/contract';
 import { limitsFromEnv } from '../config';
 import type { AppEnv } from '../context';
 import { requireAdmin } from '../auth';
 import { bankAccess, type BankAccess } from '../data';
 import { ApiError } from '../errors';
+import { errorResponses, openApiRoute, openApiRouter, SECURITY } from '../openapi';
+import { readQuery } from '../request-body';
 
 const YEAR = 31_536_000;
 
@@ -126,10 +131,30 @@ async function deltaKey(c: Context<AppEnv>, oldId: string, newId: string): Promi
   return key;
 }
 
-export const bankRoutes = new Hono<AppEnv>()
-  // Admin diagnostics: the stored object straight from R2 — no visibility lookup, no ETag,
-  // range or delta logic. It is the baseline the serving benchmark compares /v1/banks/:id to.
-  .get('/:id/raw', async (c) => {
+const bankParams = z.object({
+  id: z.string().meta({ description: 'The bank id (SHA-256, lower-case hex)' }),
+});
+const bankBytes = {
+  'application/octet-stream': { schema: { type: 'string', contentEncoding: 'binary' } },
+} as const;
+const header = (description: string) => ({ description, schema: { type: 'string' } }) as const;
+
+export const bankRoutes = openApiRouter();
+
+// Admin diagnostics: the stored object straight from R2 — no visibility lookup, no ETag,
+// range or delta logic. It is the baseline the serving benchmark compares /v1/banks/:id to.
+openApiRoute(
+  bankRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}/raw',
+    summary:
+      'Admin diagnostics: the stored bank bytes straight from R2 (no caching headers, ranges or deltas)',
+    security: SECURITY.admin,
+    request: { params: bankParams },
+    responses: { 200: { description: 'The bytes', content: bankBytes }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
     requireAdmin(c);
     const id = c.req.param('id');
     if (!isHexDigest(id)) throw bankNotFound(id);
@@ -138,22 +163,54 @@ export const bankRoutes = new Hono<AppEnv>()
     return new Response(object.body, {
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(object.size) },
     });
-  })
-  .get('/:id', async (c) => {
+  },
+);
+
+openApiRoute(
+  bankRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Download a bank, a byte range of it, or (?from=) the delta from an older bank',
+    security: SECURITY.optional,
+    request: {
+      params: bankParams,
+      query: bankDownloadQuerySchema,
+      headers: z.object({
+        range: z.string().optional().meta({ description: 'One byte range, e.g. bytes=0-1023' }),
+        'if-none-match': z.string().optional(),
+        'if-range': z.string().optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: 'The bytes',
+        content: bankBytes,
+        headers: { ETag: header('"<bankId>" or "<from>..<bankId>"'), 'Cache-Control': header('immutable') },
+      },
+      206: {
+        description: 'One byte range',
+        content: bankBytes,
+        headers: { 'Content-Range': header('bytes <start>-<end>/<size>') },
+      },
+      304: { description: 'Not modified (ETag matched)' },
+      ...errorResponses(400, 401, 404, 416, 422),
+    },
+  }),
+  async (c) => {
     const id = c.req.param('id');
     if (!isHexDigest(id)) throw bankNotFound(id);
     const principal = c.get('principal');
     const access = await bankAccess(c.env.DB, principal, id);
     if (access === null) throw bankNotFound(id);
-    const from = c.req.query('from');
+    const { from } = readQuery(c, bankDownloadQuerySchema);
     if (from === undefined) return serveImmutable(c, `banks/${id}`, `"${id}"`, access);
 
-    if (!isHexDigest(from))
-      throw new ApiError(400, 'invalid_request', 'from must be a bank id (64 hex digits)');
     if (from === id) throw new ApiError(400, 'invalid_request', 'from must differ from the bank itself');
     const fromAccess = await bankAccess(c.env.DB, principal, from);
     if (fromAccess === null) throw bankNotFound(from);
     const key = await deltaKey(c, from, id);
     // A delta reveals both banks, so it is only as public as the less public one.
     return serveImmutable(c, key, `"${from}..${id}"`, { isPublic: access.isPublic && fromAccess.isPublic });
-  });
+  },
+);

@@ -1,11 +1,13 @@
 /**
- * GET /v1/openapi.json (the OpenAPI 3.1 document) and GET /docs, a small self-contained HTML
- * page rendered from the same document: no scripts or assets from elsewhere, so it works on
- * an offline machine.
+ * GET /v1/openapi.json (the OpenAPI 3.1 document, generated from the contract's schemas) and
+ * GET /docs, a small self-contained HTML page rendered from the same document: no scripts or
+ * assets from elsewhere, so it works on an offline machine. Both describe the whole app, so
+ * they are registered on the root app after every router is mounted.
  */
-import { Hono } from 'hono';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { AppEnv } from '../context';
-import { documentedRoutes, openApiDocument } from '../openapi';
+import { documentedRoutes, openApiDocument, openApiRoute, SECURITY, type OpenApiDocument } from '../openapi';
 
 const escapeHtml = (text: string): string =>
   text.replace(
@@ -13,8 +15,8 @@ const escapeHtml = (text: string): string =>
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
   );
 
-function docsPage(): string {
-  const rows = documentedRoutes()
+function docsPage(document: OpenApiDocument): string {
+  const rows = documentedRoutes(document)
     .map(
       (r) =>
         `<tr><td><code>${r.method}</code></td><td><code>${escapeHtml(r.path)}</code></td><td>${escapeHtml(r.summary)}</td></tr>`,
@@ -43,6 +45,30 @@ every 15 s while it is open (a queued job's stream stays up through idle-closing
 </body></html>`;
 }
 
-export const docsRoutes = new Hono<AppEnv>()
-  .get('/v1/openapi.json', (c) => c.json(openApiDocument(), 200, { 'Cache-Control': 'no-cache' }))
-  .get('/docs', (c) => c.html(docsPage()));
+/** Adds the two documentation routes to the root app. */
+export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
+  openApiRoute(
+    app,
+    createRoute({
+      method: 'get',
+      path: '/v1/openapi.json',
+      summary: 'This document',
+      security: SECURITY.none,
+      responses: {
+        200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.looseObject({}) } } },
+      },
+    }),
+    (c) => c.json(openApiDocument(app), 200, { 'Cache-Control': 'no-cache' }),
+  );
+  openApiRoute(
+    app,
+    createRoute({
+      method: 'get',
+      path: '/docs',
+      summary: 'HTML docs page',
+      security: SECURITY.none,
+      responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
+    }),
+    (c) => c.html(docsPage(openApiDocument(app))),
+  );
+}

@@ -5,33 +5,35 @@
  * progress, done | error); otherwise 202 with the job id to poll. Jobs are tenant-scoped:
  * another tenant's job is 404.
  */
-import { Hono } from 'hono';
-import type { GenerateAccepted, Job, JobStatus, ModelConfig } from '../contract/api';
-import type { ResultTimings, SamplerName } from '../contract/runner-protocol';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
+import {
+  DEFAULT_SAMPLER,
+  FINISHED_JOB_STATUSES,
+  generateAcceptedSchema,
+  generateEventSchemas,
+  generateRequestSchema,
+  jobSchema,
+  type GenerateAccepted,
+  type Job,
+  type JobStatus,
+  type ModelConfig,
+  type ResultTimings,
+} from '@maskunet/contract';
 import { requireTenant } from '../auth';
 import { limitsFromEnv } from '../config';
-import type { AppEnv, TenantPrincipal } from '../context';
+import type { TenantPrincipal } from '../context';
 import { randomId } from '../crypto';
 import { readableVariant, requireModel } from '../data';
 import type { DispatchJob, SubmitResult } from '../dispatcher/dispatcher';
 import { dispatcherFor } from '../dispatcher/stub';
 import { ApiError } from '../errors';
+import { errorResponses, openApiRoute, openApiRouter, SECURITY } from '../openapi';
 import { takeJobSlot } from '../rate-limit';
-import {
-  invalid,
-  isoTime,
-  NAME_PATTERN,
-  optionalEnum,
-  optionalInteger,
-  optionalNumber,
-  readJsonObject,
-  requiredString,
-} from '../request-body';
+import { invalid, isoTime, readJson } from '../request-body';
 
-const SAMPLERS: readonly SamplerName[] = ['ddim', 'dpmpp2m', 'ddpm'];
 const DEFAULT_STEPS = 25;
 const DEFAULT_GUIDANCE = 7.5;
-const MAX_GUIDANCE = 30;
 
 interface JobRow {
   id: string;
@@ -81,100 +83,164 @@ async function ownJob(db: D1Database, tenant: TenantPrincipal, jobId: string): P
   return row;
 }
 
+function isFinished(status: JobStatus): boolean {
+  return (FINISHED_JOB_STATUSES as readonly JobStatus[]).includes(status);
+}
+
 function wantsEventStream(accept: string | undefined): boolean {
   return accept !== undefined && /\btext\/event-stream\b/i.test(accept);
 }
 
-export const generateRoutes = new Hono<AppEnv>().post('/', async (c) => {
-  const tenant = requireTenant(c);
-  const limits = limitsFromEnv(c.env);
-  const body = await readJsonObject(c, limits.maxJsonBytes);
-  const modelId = requiredString(body, 'model', { pattern: NAME_PATTERN });
-  const prompt = requiredString(body, 'prompt', { maxLength: limits.maxPromptChars });
-  const seed = optionalInteger(body, 'seed', 0, 0xffffffff) ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
-  const model = await requireModel(c.env.DB, modelId);
-  // Leave-outs take the model package's own defaults, then the worker's.
-  const defaults = (JSON.parse(model.config_json) as ModelConfig).defaults ?? {};
-  const steps =
-    optionalInteger(body, 'steps', 1, limits.maxSteps) ??
-    Math.min(defaults.steps ?? DEFAULT_STEPS, limits.maxSteps);
-  const guidance = optionalNumber(body, 'guidance', 0, MAX_GUIDANCE) ?? defaults.guidance ?? DEFAULT_GUIDANCE;
-  const sampler = optionalEnum(body, 'sampler', SAMPLERS) ?? defaults.sampler ?? 'ddim';
-  const variantId =
-    body.variant === undefined || body.variant === null ? null : requiredString(body, 'variant');
+const SSE_DESCRIPTION = `Server-sent events, by name: ${Object.entries(generateEventSchemas)
+  .map(([name, schema]) => `${name} {${Object.keys(schema.shape).join(', ')}}`)
+  .join(
+    ', ',
+  )}; \`: keep-alive\` comment lines every SSE_KEEPALIVE_MS (15 s) while the stream is open. A re-queued job emits queued/started again with the next attempt.`;
 
-  let bankId: string | null = null;
-  if (variantId !== null) {
-    const variant = await readableVariant(c.env.DB, tenant, variantId);
-    if (variant.model_id !== model.id)
-      throw invalid(`variant ${variant.id} belongs to model ${variant.model_id}`);
-    if (variant.current_bank_id === null) {
-      throw new ApiError(409, 'variant_empty', `variant ${variant.id} has no bank yet; upload one first`);
+export const generateRoutes = openApiRouter();
+
+openApiRoute(
+  generateRoutes,
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Generate an image; SSE progress with Accept: text/event-stream, else 202',
+    security: SECURITY.tenant,
+    request: { body: { required: true, content: { 'application/json': { schema: generateRequestSchema } } } },
+    responses: {
+      202: { description: 'Queued', content: { 'application/json': { schema: generateAcceptedSchema } } },
+      200: { description: SSE_DESCRIPTION, content: { 'text/event-stream': { schema: z.string() } } },
+      ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 503),
+    },
+  }),
+  async (c) => {
+    const tenant = requireTenant(c);
+    const limits = limitsFromEnv(c.env);
+    const body = await readJson(c, generateRequestSchema);
+    // The schema holds the fixed bounds; these two are the deployment's.
+    if (body.prompt.length > limits.maxPromptChars) {
+      throw invalid(`prompt must be at most ${limits.maxPromptChars} characters`);
     }
-    bankId = variant.current_bank_id;
-  }
+    if (body.steps != null && body.steps > limits.maxSteps) {
+      throw invalid(`steps must be an integer in [1, ${limits.maxSteps}]`);
+    }
+    const { prompt } = body;
+    const seed = body.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+    const model = await requireModel(c.env.DB, body.model);
+    // Leave-outs take the model package's own defaults, then the worker's.
+    const defaults = (JSON.parse(model.config_json) as ModelConfig).defaults ?? {};
+    const steps = body.steps ?? Math.min(defaults.steps ?? DEFAULT_STEPS, limits.maxSteps);
+    const guidance = body.guidance ?? defaults.guidance ?? DEFAULT_GUIDANCE;
+    const sampler = body.sampler ?? defaults.sampler ?? DEFAULT_SAMPLER;
+    const variantId = body.variant ?? null;
 
-  const rate = await takeJobSlot(c.env.DB, tenant.tenantId, tenant.jobsPerMinute ?? limits.jobsPerMinute);
-  if (!rate.ok) {
-    throw new ApiError(429, 'rate_limited', 'too many jobs this minute for this tenant', {
-      'Retry-After': String(rate.retryAfterSeconds),
-    });
-  }
+    let bankId: string | null = null;
+    if (variantId !== null) {
+      const variant = await readableVariant(c.env.DB, tenant, variantId);
+      if (variant.model_id !== model.id)
+        throw invalid(`variant ${variant.id} belongs to model ${variant.model_id}`);
+      if (variant.current_bank_id === null) {
+        throw new ApiError(409, 'variant_empty', `variant ${variant.id} has no bank yet; upload one first`);
+      }
+      bankId = variant.current_bank_id;
+    }
 
-  const jobId = randomId('job');
-  const request = { prompt, seed, steps, guidance, sampler };
-  await c.env.DB.prepare(
-    `INSERT INTO jobs (id, tenant_id, model_id, variant_id, bank_id, request_json, status, created_at)
+    const rate = await takeJobSlot(c.env.DB, tenant.tenantId, tenant.jobsPerMinute ?? limits.jobsPerMinute);
+    if (!rate.ok) {
+      throw new ApiError(429, 'rate_limited', 'too many jobs this minute for this tenant', {
+        'Retry-After': String(rate.retryAfterSeconds),
+      });
+    }
+
+    const jobId = randomId('job');
+    const request = { prompt, seed, steps, guidance, sampler };
+    await c.env.DB.prepare(
+      `INSERT INTO jobs (id, tenant_id, model_id, variant_id, bank_id, request_json, status, created_at)
      VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
-  )
-    .bind(jobId, tenant.tenantId, model.id, variantId, bankId, JSON.stringify(request), Date.now())
-    .run();
-  const job: DispatchJob = {
-    jobId,
-    tenantId: tenant.tenantId,
-    model: model.id,
-    variant: variantId,
-    bankId,
-    ...request,
-    requestId: c.get('requestId'),
-  };
-  const stream = wantsEventStream(c.req.header('Accept'));
-  const forget = () => c.env.DB.prepare(`DELETE FROM jobs WHERE id = ?`).bind(jobId).run();
-  let submitted: SubmitResult;
-  try {
-    submitted = await dispatcherFor(c.env, model.id).submit(job, { stream });
-  } catch (error) {
-    // The dispatcher never took it: no row may claim the job is queued.
-    await forget();
-    throw error;
-  }
-  if (!submitted.ok) {
-    await forget();
-    throw new ApiError(503, submitted.code, submitted.message, { 'Retry-After': '5' });
-  }
-  c.get('log').info('job submitted', { jobId, modelId: model.id, variantId, bankId, stream });
-  if (submitted.stream !== null) {
-    return c.body(submitted.stream, 200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      'X-Job-Id': jobId,
-    });
-  }
-  const accepted: GenerateAccepted = {
-    jobId,
-    status: 'queued',
-    position: submitted.position,
-    url: `/v1/jobs/${jobId}`,
-  };
-  return c.json(accepted, 202, { Location: accepted.url });
-});
+    )
+      .bind(jobId, tenant.tenantId, model.id, variantId, bankId, JSON.stringify(request), Date.now())
+      .run();
+    const job: DispatchJob = {
+      jobId,
+      tenantId: tenant.tenantId,
+      model: model.id,
+      variant: variantId,
+      bankId,
+      ...request,
+      requestId: c.get('requestId'),
+    };
+    const stream = wantsEventStream(c.req.header('Accept'));
+    const forget = () => c.env.DB.prepare(`DELETE FROM jobs WHERE id = ?`).bind(jobId).run();
+    let submitted: SubmitResult;
+    try {
+      submitted = await dispatcherFor(c.env, model.id).submit(job, { stream });
+    } catch (error) {
+      // The dispatcher never took it: no row may claim the job is queued.
+      await forget();
+      throw error;
+    }
+    if (!submitted.ok) {
+      await forget();
+      throw new ApiError(503, submitted.code, submitted.message, { 'Retry-After': '5' });
+    }
+    c.get('log').info('job submitted', { jobId, modelId: model.id, variantId, bankId, stream });
+    if (submitted.stream !== null) {
+      return c.body(submitted.stream, 200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        'X-Job-Id': jobId,
+      });
+    }
+    const accepted: GenerateAccepted = {
+      jobId,
+      status: 'queued',
+      position: submitted.position,
+      url: `/v1/jobs/${jobId}`,
+    };
+    return c.json(accepted, 202, { Location: accepted.url });
+  },
+);
 
-export const jobRoutes = new Hono<AppEnv>()
-  .get('/:id', async (c) => {
+const jobParams = z.object({ id: z.string() });
+
+export const jobRoutes = openApiRouter();
+
+openApiRoute(
+  jobRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Read a job',
+    security: SECURITY.tenant,
+    request: { params: jobParams },
+    responses: {
+      200: { description: 'The job', content: { 'application/json': { schema: jobSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     return c.json(jobJson(await ownJob(c.env.DB, tenant, c.req.param('id'))));
-  })
-  .get('/:id/image', async (c) => {
+  },
+);
+
+openApiRoute(
+  jobRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}/image',
+    summary: "A finished job's PNG",
+    security: SECURITY.tenant,
+    request: { params: jobParams },
+    responses: {
+      200: {
+        description: 'The image',
+        content: { 'image/png': { schema: { type: 'string', contentEncoding: 'binary' } } },
+      },
+      ...errorResponses(401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     const row = await ownJob(c.env.DB, tenant, c.req.param('id'));
     if (row.status !== 'done' || row.image_key === null) {
@@ -187,11 +253,26 @@ export const jobRoutes = new Hono<AppEnv>()
       'Content-Length': String(object.size),
       'Cache-Control': `private, max-age=31536000, immutable`,
     });
-  })
-  .post('/:id/cancel', async (c) => {
+  },
+);
+
+openApiRoute(
+  jobRoutes,
+  createRoute({
+    method: 'post',
+    path: '/{id}/cancel',
+    summary: 'Cancel a queued or running job',
+    security: SECURITY.tenant,
+    request: { params: jobParams },
+    responses: {
+      200: { description: 'Cancelled', content: { 'application/json': { schema: jobSchema } } },
+      ...errorResponses(401, 403, 404, 409),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     const row = await ownJob(c.env.DB, tenant, c.req.param('id'));
-    if (row.status === 'done' || row.status === 'failed' || row.status === 'cancelled') {
+    if (isFinished(row.status)) {
       throw new ApiError(409, 'job_finished', `job ${row.id} is already ${row.status}`);
     }
     const outcome = await dispatcherFor(c.env, row.model_id).cancel(row.id);
@@ -209,4 +290,5 @@ export const jobRoutes = new Hono<AppEnv>()
     if (after.status !== 'cancelled')
       throw new ApiError(409, 'job_finished', `job ${row.id} is already ${after.status}`);
     return c.json(jobJson(after));
-  });
+  },
+);

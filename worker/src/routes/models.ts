@@ -2,28 +2,26 @@
  * Base models: registered by the admin with their mask layout and sampling defaults, listed
  * for any authenticated caller together with the runners currently connected for each.
  */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { isMaskFormatError, layoutHash, validateLayout, type MaskLayout } from '@maskunet/mask-store';
-import type { ModelConfig, RunnerSummary } from '../contract/api';
+import {
+  modelListSchema,
+  modelSchema,
+  registerModelRequestSchema,
+  type ModelConfig,
+  type RegisterModelRequest,
+  type RunnerSummary,
+} from '@maskunet/contract';
 import { requireAdmin, requireAuthenticated } from '../auth';
-import { limitsFromEnv } from '../config';
-import type { AppEnv } from '../context';
 import { modelJson, requireModel, type ModelRow } from '../data';
 import { dispatcherFor } from '../dispatcher/stub';
 import { ApiError } from '../errors';
-import {
-  invalid,
-  NAME_PATTERN,
-  optionalEnum,
-  optionalInteger,
-  optionalNumber,
-  readJsonObject,
-  requiredString,
-} from '../request-body';
+import { errorResponses, openApiRoute, openApiRouter, SECURITY } from '../openapi';
+import { readJson } from '../request-body';
 
-const MAX_BUCKETS = 64;
-
-function parseLayout(value: unknown): MaskLayout {
+/** mask-store's full layout rule (names, duplicates, limits), after the schema's shape check. */
+function parseLayout(value: RegisterModelRequest['layout']): MaskLayout {
   try {
     return validateLayout(value);
   } catch (error) {
@@ -33,43 +31,22 @@ function parseLayout(value: unknown): MaskLayout {
   }
 }
 
-function parseConfig(value: unknown): ModelConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid('config must be an object');
-  const config = value as Record<string, unknown>;
-  const sampleSize = optionalInteger(config, 'sampleSize', 8, 4096);
-  if (sampleSize === undefined) throw invalid('config.sampleSize is required');
-  const timesteps = optionalInteger(config, 'timesteps', 1, 100_000) ?? 1000;
-  const edges = config.bucketEdges ?? [0, timesteps];
-  if (
-    !Array.isArray(edges) ||
-    edges.length < 2 ||
-    edges.length > MAX_BUCKETS + 1 ||
-    edges[0] !== 0 ||
-    edges[edges.length - 1] !== timesteps ||
-    !edges.every((e, i) => Number.isSafeInteger(e) && (i === 0 || (e as number) > (edges[i - 1] as number)))
-  ) {
-    throw invalid(
-      `config.bucketEdges must be 2–${MAX_BUCKETS + 1} increasing integers from 0 to ${timesteps}`,
-    );
-  }
+/**
+ * The stored configuration: leave-outs resolved, keys in this order. The order matters:
+ * re-registering compares the stored JSON text, so it must not change between versions.
+ */
+function storedConfig(config: z.output<typeof registerModelRequestSchema>['config']): ModelConfig {
+  const timesteps = config.timesteps ?? 1000;
+  const bucketEdges = config.bucketEdges ?? [0, timesteps];
+  const stored: ModelConfig = { sampleSize: config.sampleSize, timesteps, bucketEdges };
   const defaults = config.defaults;
-  if (defaults === undefined) return { sampleSize, timesteps, bucketEdges: edges as number[] };
-  if (typeof defaults !== 'object' || defaults === null || Array.isArray(defaults)) {
-    throw invalid('config.defaults must be an object');
-  }
-  const d = defaults as Record<string, unknown>;
-  const steps = optionalInteger(d, 'steps', 1, 1000);
-  const guidance = optionalNumber(d, 'guidance', 0, 30);
-  const sampler = optionalEnum(d, 'sampler', ['ddim', 'dpmpp2m', 'ddpm'] as const);
+  if (defaults === undefined) return stored;
   return {
-    sampleSize,
-    timesteps,
-    bucketEdges: edges as number[],
+    ...stored,
     defaults: {
-      ...(steps === undefined ? {} : { steps }),
-      ...(guidance === undefined ? {} : { guidance }),
-      ...(sampler === undefined ? {} : { sampler }),
+      ...(defaults.steps == null ? {} : { steps: defaults.steps }),
+      ...(defaults.guidance == null ? {} : { guidance: defaults.guidance }),
+      ...(defaults.sampler == null ? {} : { sampler: defaults.sampler }),
     },
   };
 }
@@ -79,26 +56,75 @@ async function runnersOf(env: Env, modelId: string): Promise<RunnerSummary> {
   return { count: summary.count, backends: summary.backends };
 }
 
-export const modelRoutes = new Hono<AppEnv>()
-  .get('/', async (c) => {
+export const modelRoutes = openApiRouter();
+
+openApiRoute(
+  modelRoutes,
+  createRoute({
+    method: 'get',
+    path: '/',
+    summary: 'List base models with their connected runners',
+    security: SECURITY.any,
+    responses: {
+      200: { description: 'Models', content: { 'application/json': { schema: modelListSchema } } },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => {
     requireAuthenticated(c);
     const { results } = await c.env.DB.prepare(`SELECT * FROM models ORDER BY id`).all<ModelRow>();
     const models = await Promise.all(
       results.map(async (row) => modelJson(row, await runnersOf(c.env, row.id))),
     );
     return c.json({ models });
-  })
-  .get('/:model', async (c) => {
+  },
+);
+
+openApiRoute(
+  modelRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{model}',
+    summary: 'Read a base model',
+    security: SECURITY.any,
+    request: { params: z.object({ model: z.string() }) },
+    responses: {
+      200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } },
+      ...errorResponses(401, 404),
+    },
+  }),
+  async (c) => {
     requireAuthenticated(c);
     const row = await requireModel(c.env.DB, c.req.param('model'));
     return c.json(modelJson(row, await runnersOf(c.env, row.id)));
-  })
-  .post('/', async (c) => {
+  },
+);
+
+openApiRoute(
+  modelRoutes,
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Register a base model (idempotent for identical input)',
+    security: SECURITY.admin,
+    request: {
+      body: { required: true, content: { 'application/json': { schema: registerModelRequestSchema } } },
+    },
+    responses: {
+      201: { description: 'Registered', content: { 'application/json': { schema: modelSchema } } },
+      200: {
+        description: 'Already registered with the same layout and config',
+        content: { 'application/json': { schema: modelSchema } },
+      },
+      ...errorResponses(400, 401, 403, 409, 413, 415),
+    },
+  }),
+  async (c) => {
     requireAdmin(c);
-    const body = await readJsonObject(c, limitsFromEnv(c.env).maxJsonBytes);
-    const id = requiredString(body, 'id', { pattern: NAME_PATTERN });
+    const body = await readJson(c, registerModelRequestSchema);
+    const id = body.id;
     const layout = parseLayout(body.layout);
-    const config = parseConfig(body.config);
+    const config = storedConfig(body.config);
     const row: ModelRow = {
       id,
       layout_json: JSON.stringify({ layers: layout.layers.map((l) => ({ name: l.name, shape: l.shape })) }),
@@ -124,4 +150,5 @@ export const modelRoutes = new Hono<AppEnv>()
     }
     c.get('log').info('model registered', { modelId: id, layoutHash: row.layout_hash });
     return c.json(modelJson(row, await runnersOf(c.env, id)), 201);
-  });
+  },
+);

@@ -2,14 +2,22 @@
  * Tenant management, admin key only: create a tenant (its first API key is returned once),
  * add keys, revoke keys. Keys are stored as SHA-256 digests plus a short lookup prefix.
  */
-import { Hono } from 'hono';
-import type { CreateKeyResponse, CreateTenantResponse, Tenant } from '../contract/api';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
+import {
+  createKeyResponseSchema,
+  createTenantRequestSchema,
+  createTenantResponseSchema,
+  tenantSchema,
+  type CreateKeyResponse,
+  type CreateTenantResponse,
+  type Tenant,
+} from '@maskunet/contract';
 import { requireAdmin } from '../auth';
-import { limitsFromEnv } from '../config';
-import type { AppEnv } from '../context';
 import { apiKeyLookup, generateApiKey, randomId, sha256Text } from '../crypto';
 import { ApiError } from '../errors';
-import { invalid, isoTime, optionalInteger, readJsonObject, requiredString } from '../request-body';
+import { errorResponses, openApiRoute, openApiRouter, SECURITY } from '../openapi';
+import { isoTime, readJson } from '../request-body';
 
 interface TenantRow {
   id: string;
@@ -46,24 +54,36 @@ async function requireTenantRow(db: D1Database, tenantId: string): Promise<Tenan
   return row;
 }
 
-export const tenantRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
+const tenantParams = z.object({ id: z.string() });
+
+export const tenantRoutes = openApiRouter();
+
+openApiRoute(
+  tenantRoutes,
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Create a tenant and its first API key (shown once)',
+    security: SECURITY.admin,
+    request: {
+      body: { required: true, content: { 'application/json': { schema: createTenantRequestSchema } } },
+    },
+    responses: {
+      201: {
+        description: 'Created',
+        content: { 'application/json': { schema: createTenantResponseSchema } },
+      },
+      ...errorResponses(400, 401, 403, 413, 415),
+    },
+  }),
+  async (c) => {
     requireAdmin(c);
-    const body = await readJsonObject(c, limitsFromEnv(c.env).maxJsonBytes);
-    const name = requiredString(body, 'name', { maxLength: 128 });
-    const limits = body.limits ?? {};
-    if (typeof limits !== 'object' || limits === null || Array.isArray(limits))
-      throw invalid('limits must be an object');
-    const jobsPerMinute =
-      optionalInteger(limits as Record<string, unknown>, 'jobsPerMinute', 1, 1_000_000) ?? null;
-    const bankBytesQuota =
-      optionalInteger(limits as Record<string, unknown>, 'bankBytesQuota', 1, Number.MAX_SAFE_INTEGER) ??
-      null;
+    const body = await readJson(c, createTenantRequestSchema);
     const row: TenantRow = {
       id: randomId('ten'),
-      name,
-      jobs_per_minute: jobsPerMinute,
-      bank_bytes_quota: bankBytesQuota,
+      name: body.name,
+      jobs_per_minute: body.limits?.jobsPerMinute ?? null,
+      bank_bytes_quota: body.limits?.bankBytesQuota ?? null,
       created_at: Date.now(),
     };
     const key = await newKey(c.env.DB, row.id);
@@ -76,20 +96,62 @@ export const tenantRoutes = new Hono<AppEnv>()
     c.get('log').info('tenant created', { tenantId: row.id });
     const response: CreateTenantResponse = { tenant: tenantJson(row), apiKey: key.apiKey, keyId: key.keyId };
     return c.json(response, 201);
-  })
-  .get('/:id', async (c) => {
+  },
+);
+
+openApiRoute(
+  tenantRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}',
+    summary: 'Read a tenant',
+    security: SECURITY.admin,
+    request: { params: tenantParams },
+    responses: {
+      200: { description: 'The tenant', content: { 'application/json': { schema: tenantSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
     requireAdmin(c);
     return c.json(tenantJson(await requireTenantRow(c.env.DB, c.req.param('id'))));
-  })
-  .post('/:id/keys', async (c) => {
+  },
+);
+
+openApiRoute(
+  tenantRoutes,
+  createRoute({
+    method: 'post',
+    path: '/{id}/keys',
+    summary: 'Add an API key to a tenant (shown once)',
+    security: SECURITY.admin,
+    request: { params: tenantParams },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: createKeyResponseSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
     requireAdmin(c);
     const tenant = await requireTenantRow(c.env.DB, c.req.param('id'));
     const key = await newKey(c.env.DB, tenant.id);
     await key.insert.run();
     const response: CreateKeyResponse = { keyId: key.keyId, apiKey: key.apiKey };
     return c.json(response, 201);
-  })
-  .delete('/:id/keys/:keyId', async (c) => {
+  },
+);
+
+openApiRoute(
+  tenantRoutes,
+  createRoute({
+    method: 'delete',
+    path: '/{id}/keys/{keyId}',
+    summary: 'Revoke an API key',
+    security: SECURITY.admin,
+    request: { params: z.object({ id: z.string(), keyId: z.string() }) },
+    responses: { 204: { description: 'Revoked' }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
     requireAdmin(c);
     const result = await c.env.DB.prepare(
       `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL`,
@@ -99,4 +161,5 @@ export const tenantRoutes = new Hono<AppEnv>()
     if (result.meta.changes === 0)
       throw new ApiError(404, 'key_not_found', 'no such active key for this tenant');
     return c.body(null, 204);
-  });
+  },
+);

@@ -5,12 +5,22 @@
  * then the blob goes to R2 under its content id and D1 records a new version. Uploading the
  * bank that is already current changes nothing and answers 200 instead of 201.
  */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { MaskBank, R2Backend } from '@maskunet/mask-store';
-import type { BankVersion, UploadBankResponse, Variant, Visibility } from '../contract/api';
+import {
+  bankVersionListSchema,
+  createVariantRequestSchema,
+  uploadBankResponseSchema,
+  variantListQuerySchema,
+  variantListSchema,
+  variantSchema,
+  type BankVersion,
+  type UploadBankResponse,
+  type Variant,
+} from '@maskunet/contract';
 import { requireTenant } from '../auth';
 import { limitsFromEnv } from '../config';
-import type { AppEnv } from '../context';
 import {
   readableVariant,
   requireModel,
@@ -21,16 +31,10 @@ import {
 } from '../data';
 import { randomId } from '../crypto';
 import { ApiError } from '../errors';
-import {
-  isoTime,
-  NAME_PATTERN,
-  optionalEnum,
-  readBodyBytes,
-  readJsonObject,
-  requiredString,
-} from '../request-body';
+import { errorResponses, openApiRoute, openApiRouter, SECURITY } from '../openapi';
+import { isoTime, readBodyBytes, readJson, readQuery } from '../request-body';
 
-const VISIBILITIES: readonly Visibility[] = ['private', 'public'];
+const variantParams = z.object({ id: z.string() });
 
 interface VersionRow {
   version: number;
@@ -51,13 +55,28 @@ function versionJson(row: VersionRow): BankVersion {
   };
 }
 
-export const variantRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
+export const variantRoutes = openApiRouter();
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Create a variant of a model',
+    security: SECURITY.tenant,
+    request: {
+      body: { required: true, content: { 'application/json': { schema: createVariantRequestSchema } } },
+    },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: variantSchema } } },
+      ...errorResponses(400, 401, 403, 404, 409, 413, 415),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
-    const body = await readJsonObject(c, limitsFromEnv(c.env).maxJsonBytes);
-    const modelId = requiredString(body, 'model', { pattern: NAME_PATTERN });
-    const name = requiredString(body, 'name', { pattern: NAME_PATTERN });
-    const visibility = optionalEnum(body, 'visibility', VISIBILITIES) ?? 'private';
+    const body = await readJson(c, createVariantRequestSchema);
+    const { model: modelId, name } = body;
+    const visibility = body.visibility ?? 'private';
     await requireModel(c.env.DB, modelId);
     const now = Date.now();
     const row: VariantRow = {
@@ -80,22 +99,64 @@ export const variantRoutes = new Hono<AppEnv>()
       throw new ApiError(409, 'variant_exists', `this tenant already has a variant ${name} of ${modelId}`);
     }
     return c.json<Variant>(variantJson(row, tenant), 201);
-  })
-  .get('/', async (c) => {
+  },
+);
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'get',
+    path: '/',
+    summary: "List the caller's variants",
+    security: SECURITY.tenant,
+    request: { query: variantListQuerySchema },
+    responses: {
+      200: { description: 'Variants', content: { 'application/json': { schema: variantListSchema } } },
+      ...errorResponses(401, 403),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
-    const model = c.req.query('model');
+    const { model } = readQuery(c, variantListQuerySchema);
     const { results } = await c.env.DB.prepare(
       `SELECT * FROM variants WHERE tenant_id = ?1 AND (?2 IS NULL OR model_id = ?2) ORDER BY created_at, id`,
     )
       .bind(tenant.tenantId, model ?? null)
       .all<VariantRow>();
     return c.json({ variants: results.map((row) => variantJson(row, tenant)) });
-  })
-  .get('/:id', async (c) => {
+  },
+);
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}',
+    summary: "Read a variant (own, or another tenant's public one)",
+    security: SECURITY.tenant,
+    request: { params: variantParams },
+    responses: {
+      200: { description: 'The variant', content: { 'application/json': { schema: variantSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     return c.json(variantJson(await readableVariant(c.env.DB, tenant, c.req.param('id')), tenant));
-  })
-  .delete('/:id', async (c) => {
+  },
+);
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'delete',
+    path: '/{id}',
+    summary: 'Delete an own variant and its version history',
+    security: SECURITY.tenant,
+    request: { params: variantParams },
+    responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404) },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     const row = await writableVariant(c.env.DB, tenant, c.req.param('id'));
     // Bank blobs stay in R2 (content-addressed, possibly shared); the quota stops counting
@@ -106,8 +167,23 @@ export const variantRoutes = new Hono<AppEnv>()
     ]);
     c.get('log').info('variant deleted', { variantId: row.id });
     return c.body(null, 204);
-  })
-  .get('/:id/banks', async (c) => {
+  },
+);
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'get',
+    path: '/{id}/banks',
+    summary: "List a variant's bank versions, newest first",
+    security: SECURITY.tenant,
+    request: { params: variantParams },
+    responses: {
+      200: { description: 'Versions', content: { 'application/json': { schema: bankVersionListSchema } } },
+      ...errorResponses(401, 403, 404),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     const row = await readableVariant(c.env.DB, tenant, c.req.param('id'));
     const { results } = await c.env.DB.prepare(
@@ -122,8 +198,36 @@ export const variantRoutes = new Hono<AppEnv>()
       currentBankId: row.current_bank_id,
       versions: results.map(versionJson),
     });
-  })
-  .post('/:id/banks', async (c) => {
+  },
+);
+
+openApiRoute(
+  variantRoutes,
+  createRoute({
+    method: 'post',
+    path: '/{id}/banks',
+    summary: 'Upload a bank (raw .mkb bytes); it becomes the current version',
+    security: SECURITY.tenant,
+    request: {
+      params: variantParams,
+      body: {
+        required: true,
+        content: { 'application/octet-stream': { schema: { type: 'string', contentEncoding: 'binary' } } },
+      },
+    },
+    responses: {
+      201: {
+        description: 'Stored as a new version',
+        content: { 'application/json': { schema: uploadBankResponseSchema } },
+      },
+      200: {
+        description: 'Identical to the current version; nothing changed',
+        content: { 'application/json': { schema: uploadBankResponseSchema } },
+      },
+      ...errorResponses(400, 401, 403, 404, 413, 415),
+    },
+  }),
+  async (c) => {
     const tenant = requireTenant(c);
     const limits = limitsFromEnv(c.env);
     const variant = await writableVariant(c.env.DB, tenant, c.req.param('id'));
@@ -210,4 +314,5 @@ export const variantRoutes = new Hono<AppEnv>()
       layoutHash: bank.header.layoutHash,
     };
     return c.json(response, created ? 201 : 200, { Location: `/v1/banks/${bank.id}` });
-  });
+  },
+);
