@@ -8,6 +8,7 @@
  * concatenate into the bucket's bitset.
  */
 import { layerSize, layoutSize, type MaskLayer, type MaskLayout } from '@maskunet/mask-store';
+import { Sfc32, splitmix32 } from '@maskunet/gpu-runner';
 
 /** Weights in SD1.5's 72 masked decoder-attention layers. */
 export const SD15_MASKED_WEIGHTS = 49_029_120;
@@ -59,36 +60,17 @@ export function sd15DecoderAttentionLayout(shrink = 1): MaskLayout {
  * sfc32 (Chris Doty-Humphrey's small fast counter), seeded through splitmix32: fast enough to
  * draw ~50 M Bernoulli variables in well under a second and reproducible from one integer.
  */
-export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
-
+export class Prng extends Sfc32 {
+  // The fixtures' own seeding (counter d starts at 1), kept so the recorded codec figures
+  // regenerate from the same masks; the generator is gpu-runner's sfc32.
   constructor(seed: number) {
-    let state = seed >>> 0;
-    const splitmix = (): number => {
-      state = (state + 0x9e3779b9) >>> 0;
-      let z = state;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = splitmix();
-    this.b = splitmix();
-    this.c = splitmix();
-    for (let i = 0; i < 12; i++) this.next();
+    const mix = splitmix32(seed >>> 0);
+    super(mix(), mix(), mix(), 1);
   }
 
   /** Uniform unsigned 32-bit integer. */
   next(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
+    return this.nextUint32();
   }
 
   /** Uniform integer in [0, n) for n ≤ 2^21 (bias below n / 2^32, i.e. < 0.05 %). */

@@ -73,7 +73,7 @@ export type {
   Operand,
   ModelOptions,
 } from './onnx/graph-builder';
-export { SeededRandom } from './onnx/seeded-random';
+export { SeededRandom, Sfc32, splitmix32 } from './onnx/seeded-random';
 export { weightsFromSafetensors } from './onnx/weight-map';
 export type { WeightTensor, WeightMap } from './onnx/weight-map';
 export {

@@ -14,7 +14,8 @@ function fnv1a(text: string): number {
   return hash;
 }
 
-function splitmix32(state: number): () => number {
+/** splitmix32: a stream of well-mixed 32-bit words from one 32-bit state (seeds sfc32). */
+export function splitmix32(state: number): () => number {
   let s = state >>> 0;
   return () => {
     s = (s + 0x9e3779b9) >>> 0;
@@ -25,21 +26,18 @@ function splitmix32(state: number): () => number {
   };
 }
 
-export class SeededRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-  private spareNormal: number | undefined;
-
-  /** @param seed any safe integer; @param stream a name selecting an independent sequence. */
-  constructor(seed: number, stream = '') {
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
-    const mix = splitmix32((seed ^ Math.floor(seed / 2 ** 32) ^ fnv1a(stream)) >>> 0);
-    this.a = mix();
-    this.b = mix();
-    this.c = mix();
-    this.d = mix() | 1;
+/**
+ * sfc32 (Doty-Humphrey's small fast counting generator) over a public 128-bit state, so a hot
+ * loop may inline the step over locals and write the state back (the mask-store benchmark's
+ * Bernoulli fill does). Subclasses choose the seeding; 12 discarded outputs mix the state.
+ */
+export class Sfc32 {
+  constructor(
+    public a: number,
+    public b: number,
+    public c: number,
+    public d: number,
+  ) {
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
@@ -52,6 +50,21 @@ export class SeededRandom {
     this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
     this.c = (this.c + t) >>> 0;
     return t;
+  }
+}
+
+function seededState(seed: number, stream: string): [number, number, number, number] {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
+  const mix = splitmix32((seed ^ Math.floor(seed / 2 ** 32) ^ fnv1a(stream)) >>> 0);
+  return [mix(), mix(), mix(), mix() | 1];
+}
+
+export class SeededRandom extends Sfc32 {
+  private spareNormal: number | undefined;
+
+  /** @param seed any safe integer; @param stream a name selecting an independent sequence. */
+  constructor(seed: number, stream = '') {
+    super(...seededState(seed, stream));
   }
 
   /** Uniform in [0, 1). */
