@@ -3,6 +3,7 @@
  * operation is a `MaskFormatError` whose `code` is stable API: the worker maps it to an HTTP
  * error body, the CLI prints it as its one-line exit message, and tests assert on it.
  */
+import { CodedError, codedErrorGuard } from './coded-error';
 
 /** Stable codes carried by {@link MaskFormatError}. */
 export type MaskFormatErrorCode =
@@ -22,17 +23,9 @@ export type MaskFormatErrorCode =
   | 'bad_mask'
   | 'bad_safetensors';
 
-export class MaskFormatError extends Error {
+export class MaskFormatError extends CodedError<MaskFormatErrorCode> {
   override readonly name = 'MaskFormatError';
-  constructor(
-    readonly code: MaskFormatErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 /** True for a {@link MaskFormatError}, optionally with one of the given codes. */
-export function isMaskFormatError(error: unknown, code?: MaskFormatErrorCode): error is MaskFormatError {
-  return error instanceof MaskFormatError && (code === undefined || error.code === code);
-}
+export const isMaskFormatError = codedErrorGuard(MaskFormatError);

@@ -4,6 +4,8 @@
  * Isomorphic: nothing here imports `node:` or `cloudflare:`; the filesystem backend is in
  * `@maskunet/mask-store/node`.
  */
+export { CodedError, codedErrorGuard } from './coded-error';
+export type { CodedErrorOptions } from './coded-error';
 export { MaskFormatError, isMaskFormatError } from './errors';
 export type { MaskFormatErrorCode } from './errors';
 export { DEFAULT_LIMITS, resolveLimits } from './limits';

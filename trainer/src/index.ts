@@ -14,7 +14,7 @@ export {
   DEFAULT_BASE_TRAINING,
 } from './train/base-trainer';
 export type { BaseTrainOptions, ExportOptions, TrainingRecord, Invocation } from './train/base-trainer';
-export { TrainError } from './train/errors';
+export { TrainError, isTrainError } from './train/errors';
 export type { TrainErrorCode } from './train/errors';
 export { composeTextToImage } from './train/compose';
 export { loadCheckpoint, saveCheckpoint } from './train/checkpoint';

@@ -8,22 +8,22 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isMaskFormatError } from '@maskunet/mask-store';
+import { CodedError, isMaskFormatError } from '@maskunet/mask-store';
 import type { ApiErrorBody, ApiErrorCode } from '@maskunet/contract';
 import type { AppEnv } from './context';
 
-export class ApiError extends Error {
+export class ApiError extends CodedError<ApiErrorCode> {
   override readonly name = 'ApiError';
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: ApiErrorCode,
+    code: ApiErrorCode,
     message: string,
     /** Extra response headers (Retry-After, WWW-Authenticate, Allow). */
     readonly headers: Record<string, string> = {},
     /** For refused banks: the mask-store error code. */
     readonly reason?: string,
   ) {
-    super(message);
+    super(code, message, { prefixCode: false });
   }
 
   body(): ApiErrorBody {

@@ -2,14 +2,15 @@
  * Errors the CLI turns into its one-line exit message. Usage mistakes exit 2; refusals of
  * input data (typed errors from the packages, which carry a stable `code`) exit 1.
  */
-export class CliError extends Error {
+import { CodedError } from '@maskunet/mask-store';
+export class CliError extends CodedError {
   override readonly name = 'CliError';
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly exitCode = 2,
   ) {
-    super(message);
+    super(code, message, { prefixCode: false });
   }
 }
 

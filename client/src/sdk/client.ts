@@ -14,17 +14,18 @@ import type {
   VariantList,
   Visibility,
 } from '@maskunet/contract';
+import { CodedError } from '@maskunet/mask-store';
 import { readSse } from './sse';
 
-export class MaskUnetApiError extends Error {
+export class MaskUnetApiError extends CodedError {
   override readonly name = 'MaskUnetApiError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
     readonly retryAfterSeconds: number | null = null,
   ) {
-    super(`${status} ${code}: ${message}`);
+    super(code, `${status} ${code}: ${message}`, { prefixCode: false });
   }
 }
 

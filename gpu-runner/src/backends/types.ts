@@ -4,6 +4,7 @@
  * session reports which one ran — a silent fallback from WebGPU to CPU would make every
  * timing and correctness claim about WebGPU meaningless.
  */
+import { CodedError } from '@maskunet/mask-store';
 
 /** `bool` tensors hold one byte per element (0 or 1) in a Uint8Array, as onnxruntime's do. */
 export type TensorType = 'float32' | 'uint8' | 'int64' | 'bool';
@@ -45,14 +46,8 @@ export interface InferenceSession {
 /** Creates sessions on one backend. */
 export type SessionFactory = (model: Uint8Array, options?: SessionOptions) => Promise<InferenceSession>;
 
-export class BackendError extends Error {
+export class BackendError extends CodedError<'backend_unavailable' | 'run_failed'> {
   override readonly name = 'BackendError';
-  constructor(
-    readonly code: 'backend_unavailable' | 'run_failed',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * so the runner, the CLI and tests can branch on it. Misuse of a function by its caller
  * (a wrong argument type or range) throws `TypeError`/`RangeError` naming the argument instead.
  */
+import { CodedError, codedErrorGuard } from '@maskunet/mask-store';
 
 /** Stable codes carried by {@link ModelError}. */
 export type ModelErrorCode =
@@ -32,17 +33,9 @@ export type ModelErrorCode =
   /** A masked weight feeds more than one node, so masking it would change other layers. */
   | 'shared_weight';
 
-export class ModelError extends Error {
+export class ModelError extends CodedError<ModelErrorCode> {
   override readonly name = 'ModelError';
-  constructor(
-    readonly code: ModelErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 /** True for a {@link ModelError}, optionally with the given code. */
-export function isModelError(error: unknown, code?: ModelErrorCode): error is ModelError {
-  return error instanceof ModelError && (code === undefined || error.code === code);
-}
+export const isModelError = codedErrorGuard(ModelError);

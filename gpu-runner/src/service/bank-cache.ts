@@ -4,17 +4,19 @@
  * checked against its id (a bank id is the SHA-256 of its bytes), so a corrupted or wrong
  * response is never cached or handed to a job.
  */
-import { sha256Hex } from '@maskunet/mask-store';
+import { CodedError, sha256Hex } from '@maskunet/mask-store';
 
 /** Thrown by fetchers and the cache; `retryable` tells the dispatcher whether to try again. */
-export class BankFetchError extends Error {
+export class BankFetchError extends CodedError<
+  'bank_fetch_failed' | 'bank_not_found' | 'bank_corrupt' | 'bank_too_large'
+> {
   override readonly name = 'BankFetchError';
   constructor(
-    readonly code: 'bank_fetch_failed' | 'bank_not_found' | 'bank_corrupt' | 'bank_too_large',
+    code: BankFetchError['code'],
     message: string,
     readonly retryable: boolean,
   ) {
-    super(message);
+    super(code, message, { prefixCode: false });
   }
 }
 

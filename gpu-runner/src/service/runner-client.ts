@@ -20,6 +20,7 @@ import {
   type ResultTimings,
   type RunnerToDispatcher,
 } from '@maskunet/contract';
+import { CodedError } from '@maskunet/mask-store';
 import { BankCache, BankFetchError, httpBankFetcher, DEFAULT_BANK_CACHE_BYTES } from './bank-cache';
 
 /** What a job handler gets besides the job. */
@@ -42,14 +43,14 @@ export interface JobOutput {
 export type JobHandler = (job: JobMessage, context: JobContext) => Promise<JobOutput>;
 
 /** Throw from a handler to fail a job with a stable code; `retryable` lets another attempt run. */
-export class JobError extends Error {
+export class JobError extends CodedError {
   override readonly name = 'JobError';
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly retryable: boolean,
   ) {
-    super(message);
+    super(code, message, { prefixCode: false });
   }
 }
 

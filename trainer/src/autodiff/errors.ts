@@ -4,6 +4,7 @@
  * shape that must be known but is not — is an `AutodiffError` whose `code` is stable API and
  * whose message names the op and the node, so a failing U-Net export points at one node.
  */
+import { CodedError, codedErrorGuard } from '@maskunet/mask-store';
 
 /** Stable codes carried by {@link AutodiffError}. */
 export type AutodiffErrorCode =
@@ -24,17 +25,9 @@ export type AutodiffErrorCode =
   /** The graph is not a DAG or uses a value before it is produced. */
   | 'malformed_graph';
 
-export class AutodiffError extends Error {
+export class AutodiffError extends CodedError<AutodiffErrorCode> {
   override readonly name = 'AutodiffError';
-  constructor(
-    readonly code: AutodiffErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 /** True for an {@link AutodiffError}, optionally with one of the given codes. */
-export function isAutodiffError(error: unknown, code?: AutodiffErrorCode): error is AutodiffError {
-  return error instanceof AutodiffError && (code === undefined || error.code === code);
-}
+export const isAutodiffError = codedErrorGuard(AutodiffError);

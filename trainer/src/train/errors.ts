@@ -3,6 +3,7 @@
  * a checkpointed optimiser state that does not fit them, is an `OptimizerError` with a stable
  * `code`; invalid hyper-parameters are `RangeError`s naming the option, as for any bad argument.
  */
+import { CodedError, codedErrorGuard } from '@maskunet/mask-store';
 
 /** Stable codes carried by {@link OptimizerError}. */
 export type OptimizerErrorCode =
@@ -13,20 +14,12 @@ export type OptimizerErrorCode =
   /** A serialised state lacks a tensor or scalar, or has one for an unknown parameter. */
   | 'bad_state';
 
-export class OptimizerError extends Error {
+export class OptimizerError extends CodedError<OptimizerErrorCode> {
   override readonly name = 'OptimizerError';
-  constructor(
-    readonly code: OptimizerErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-  }
 }
 
 /** True for an {@link OptimizerError}, optionally with one of the given codes. */
-export function isOptimizerError(error: unknown, code?: OptimizerErrorCode): error is OptimizerError {
-  return error instanceof OptimizerError && (code === undefined || error.code === code);
-}
+export const isOptimizerError = codedErrorGuard(OptimizerError);
 
 /** Stable codes carried by {@link TrainError}: refusals a user of `maskunet train` sees. */
 export type TrainErrorCode =
@@ -37,12 +30,12 @@ export type TrainErrorCode =
   /** The loss became NaN or infinite; the run stops before saving damaged weights. */
   | 'diverged';
 
-export class TrainError extends Error {
+/** Its message is written for the person running `maskunet train`, so it is not prefixed. */
+export class TrainError extends CodedError<TrainErrorCode> {
   override readonly name = 'TrainError';
-  constructor(
-    readonly code: TrainErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: TrainErrorCode, message: string) {
+    super(code, message, { prefixCode: false });
   }
 }
+
+export const isTrainError = codedErrorGuard(TrainError);
